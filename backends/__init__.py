@@ -1,0 +1,1 @@
+"""Backends that execute or serialize graphs; installed as ``graphdl.backends``."""

@@ -1,0 +1,124 @@
+"""Executes a Program op by op with each op's NumPy reference kernel."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from graphdl import errors
+from graphdl.client.backend import Backend, Executable
+from graphdl.client.program import Program
+from graphdl.client.state import SessionState, Uninitialized
+from graphdl.framework.op_def import get_op_def
+
+
+class KernelContext:
+    """What a reference kernel sees besides its inputs: the op, its attrs, the session state."""
+
+    __slots__ = ("op", "attrs", "state")
+
+    def __init__(self, op, state: SessionState):
+        self.op = op
+        self.attrs = op.attrs
+        self.state = state
+
+
+class ReferenceExecutable(Executable):
+    """A Program lowered to a flat list of (kernel, input slots, output slots) steps."""
+
+    def __init__(self, program: Program, state: SessionState):
+        self._state = state
+        slots: dict = {}
+        for t in program.feeds:
+            slots[t] = len(slots)
+        self._num_feeds = len(program.feeds)
+        self._steps = []
+        for op in program.ops:
+            op_def = get_op_def(op.type)
+            if op_def.kernel is None:
+                raise errors.UnimplementedError(
+                    None, op, f"Op '{op.name}' of type {op.type} has no reference kernel."
+                )
+            in_slots = tuple(slots[t] for t in op.inputs)
+            value_inputs = tuple(
+                i for i, t in enumerate(op.inputs) if t.op.type == "VariableV2" and i not in op_def.ref_inputs
+            )
+            out_slots = []
+            for t in op.outputs:
+                if t not in slots:  # a fed output keeps its fed value
+                    slots[t] = len(slots)
+                    out_slots.append(slots[t])
+                else:
+                    out_slots.append(None)
+            self._steps.append((op, op_def.kernel, KernelContext(op, state), in_slots, value_inputs, tuple(out_slots)))
+        self._num_slots = len(slots)
+        self._fetch_slots = tuple(slots[t] for t in program.fetches)
+        self._fetches = program.fetches
+
+    def run(self, feed_values):
+        values = [None] * self._num_slots
+        values[: self._num_feeds] = feed_values
+        for op, kernel, ctx, in_slots, value_inputs, out_slots in self._steps:
+            args = [values[i] for i in in_slots]
+            for i in value_inputs:
+                if isinstance(args[i], Uninitialized):
+                    _raise_uninitialized(args[i], op)
+            try:
+                result = kernel(ctx, *args)
+            except errors.OpError:
+                raise
+            except (ValueError, IndexError, TypeError, FloatingPointError, ZeroDivisionError) as e:
+                raise errors.InvalidArgumentError(
+                    None, op, f"{type(e).__name__} while running op '{op.name}' ({op.type}): {e}"
+                ) from e
+            if len(out_slots) == 1:
+                result = (result,)
+            for t, slot, value in zip(op.outputs, out_slots, result):
+                if slot is not None:
+                    values[slot] = _checked(value, t)
+        out = []
+        variable_arrays = {id(v) for v in self._state.variables.values()}
+        for t, slot in zip(self._fetches, self._fetch_slots):
+            value = values[slot]
+            if isinstance(value, Uninitialized):
+                _raise_uninitialized(value, t.op)
+            # The caller may modify what it gets; never hand out a variable's own storage.
+            out.append(value.copy() if id(value) in variable_arrays else value)
+        return out
+
+
+def _checked(value, tensor):
+    if isinstance(value, Uninitialized):
+        return value
+    value = np.asarray(value)
+    if value.dtype != tensor.dtype.np:
+        value = value.astype(tensor.dtype.np)
+    dims = tensor.shape.as_tuple()
+    if dims is not None and (
+        len(dims) != value.ndim or any(d is not None and d != s for d, s in zip(dims, value.shape))
+    ):
+        raise errors.InvalidArgumentError(
+            None, tensor.op,
+            f"Op '{tensor.op.name}' ({tensor.op.type}) produced a value of shape {value.shape} for "
+            f"'{tensor.name}', whose static shape is {tensor.shape}.",
+        )
+    return value
+
+
+def _raise_uninitialized(marker: Uninitialized, op):
+    raise errors.FailedPreconditionError(
+        None, op,
+        f"Attempting to use uninitialized value {marker.name} (needed by op '{op.name}'). "
+        "Run graphdl.global_variables_initializer() (or the variable's initializer) first.",
+    )
+
+
+class ReferenceBackend(Backend):
+    """The NumPy interpreter backend."""
+
+    name = "reference"
+
+    def compile(self, program: Program, state: SessionState) -> ReferenceExecutable:
+        return ReferenceExecutable(program, state)
+
+
+BACKEND = ReferenceBackend()

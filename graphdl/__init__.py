@@ -1,0 +1,42 @@
+"""graphdl: a TensorFlow-1-style static dataflow-graph deep-learning framework.
+
+Build a graph with TF1's API, then run it in a Session::
+
+    import graphdl as tf
+    x = tf.placeholder(tf.float32, [None, 3])
+    y = tf.reduce_sum(x * 2.0, axis=1)
+    with tf.Session() as sess:
+        print(sess.run(y, {x: [[1, 2, 3]]}))
+"""
+
+from graphdl import dtypes, errors
+from graphdl.dtypes import (
+    DType, as_dtype, bool_, double, float16, float32, float64, half, int8, int16, int32, int64, string, uint8,
+)
+from graphdl.framework.graph import Graph, GraphKeys, get_default_graph, reset_default_graph
+from graphdl.framework.op_def import NotDifferentiable, RegisterGradient
+from graphdl.framework.operation import Operation, Tensor
+from graphdl.framework.ops import (
+    add_to_collection, add_to_collections, control_dependencies, convert_to_tensor, device, get_collection,
+    get_collection_ref, name_scope,
+)
+from graphdl.framework.tensor_shape import Dimension, TensorShape
+from graphdl.framework.constant_value import constant_value
+from graphdl.ops import overloads as _overloads  # noqa: F401  (installs Tensor operators)
+from graphdl.ops.constant_op import constant, placeholder, placeholder_with_default
+from graphdl.ops.control_ops import group, identity, no_op, stop_gradient, tuple  # noqa: A004
+from graphdl.ops.state_ops import assign, assign_add, assign_sub
+from graphdl.ops.math_ops import *  # noqa: F401,F403
+from graphdl.ops.array_ops import *  # noqa: F401,F403
+from graphdl.ops.reduction_ops import *  # noqa: F401,F403
+from graphdl.variables import (
+    Variable, global_variables, global_variables_initializer, initialize_all_variables, is_variable_initialized,
+    local_variables, local_variables_initializer, model_variables, trainable_variables, variables_initializer,
+)
+from graphdl.gradients import gradients
+from graphdl.client.session import InteractiveSession, Session, get_default_session
+
+_overloads.install(Variable)
+bool = bool_  # noqa: A001 - TF1 exposes tf.bool
+
+__version__ = "0.1.0"

@@ -1,0 +1,68 @@
+"""The interface every backend implements, and the registry that finds backends by name.
+
+A backend turns a :class:`~graphdl.client.program.Program` into an :class:`Executable`
+bound to a session's state; the executable runs it given the feed values.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from abc import ABC, abstractmethod
+from typing import Sequence
+
+import numpy as np
+
+from graphdl.client.program import Program
+from graphdl.client.state import SessionState
+
+
+class Executable(ABC):
+    """A compiled Program: maps feed values (in ``program.feeds`` order) to fetch values."""
+
+    @abstractmethod
+    def run(self, feed_values: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Execute once; return one array per fetch, in ``program.fetches`` order."""
+
+
+class Backend(ABC):
+    """Compiles Programs into Executables."""
+
+    name: str = "?"
+
+    @abstractmethod
+    def compile(self, program: Program, state: SessionState) -> Executable:
+        """Lower ``program`` into an Executable that reads and writes ``state``."""
+
+
+# Backends live outside the IR; they are imported by module path when first asked for.
+_BACKEND_MODULES = {
+    "reference": "graphdl.backends.reference",
+}
+_INSTANCES: dict[str, Backend] = {}
+
+
+def register_backend(name: str, module_path: str):
+    """Make ``Session(backend=name)`` load the backend defined by ``module_path`` (its ``BACKEND``)."""
+    _BACKEND_MODULES[name] = module_path
+
+
+def available_backends() -> list[str]:
+    return sorted(_BACKEND_MODULES)
+
+
+def default_backend_name() -> str:
+    """``GRAPHDL_BACKEND`` if set, else the default backend."""
+    return os.environ.get("GRAPHDL_BACKEND", "reference")
+
+
+def get_backend(backend=None) -> Backend:
+    """The backend named ``backend`` (a Backend instance passes through; None: the default)."""
+    if isinstance(backend, Backend):
+        return backend
+    name = backend or default_backend_name()
+    if name not in _BACKEND_MODULES:
+        raise ValueError(f"Unknown backend '{name}'. Available backends: {', '.join(available_backends())}")
+    if name not in _INSTANCES:
+        _INSTANCES[name] = importlib.import_module(_BACKEND_MODULES[name]).BACKEND
+    return _INSTANCES[name]

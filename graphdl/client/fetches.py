@@ -1,0 +1,118 @@
+"""Flattening nested fetch structures and converting feed values, as TF1's session does."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from graphdl import errors
+from graphdl.framework.operation import Operation, Tensor
+from graphdl.framework.tensor_shape import format_shape
+
+
+class FetchStructure:
+    """A nested list/tuple/namedtuple/dict of fetches, flattened to unique graph elements."""
+
+    def __init__(self, graph, fetches):
+        self.elements: list = []
+        self._index: dict = {}
+        self._template = self._flatten(graph, fetches)
+
+    def _flatten(self, graph, fetch):
+        if isinstance(fetch, Mapping):
+            return (type(fetch), [(k, self._flatten(graph, v)) for k, v in fetch.items()])
+        if isinstance(fetch, (list, tuple)):
+            return (type(fetch), [self._flatten(graph, v) for v in fetch])
+        element = _as_fetch_element(graph, fetch)
+        if element not in self._index:
+            self._index[element] = len(self.elements)
+            self.elements.append(element)
+        return self._index[element]
+
+    def rebuild(self, values: list):
+        """Put flat values (one per element; None for operations) back into the fetch structure."""
+        return _rebuild(self._template, values)
+
+
+def _rebuild(template, values):
+    if isinstance(template, int):
+        return values[template]
+    kind, items = template
+    if issubclass(kind, Mapping):
+        rebuilt = [(k, _rebuild(v, values)) for k, v in items]
+        try:
+            return kind(rebuilt)
+        except TypeError:
+            return dict(rebuilt)
+    rebuilt = [_rebuild(v, values) for v in items]
+    if hasattr(kind, "_fields"):  # namedtuple
+        return kind(*rebuilt)
+    return kind(rebuilt) if kind in (list, tuple) else _construct(kind, rebuilt)
+
+
+def _construct(kind, items):
+    try:
+        return kind(items)
+    except TypeError:
+        return list(items)
+
+
+def _as_fetch_element(graph, fetch):
+    if fetch is None:
+        raise TypeError("Fetch argument None has invalid type <class 'NoneType'>")
+    if not isinstance(fetch, (str, Tensor, Operation)) and not hasattr(fetch, "_as_graph_element"):
+        raise TypeError(
+            f"Fetch argument {fetch!r} has invalid type {type(fetch)}, must be a string or Tensor. "
+            "(Can not convert a {0} into a Tensor or Operation.)".format(type(fetch).__name__)
+        )
+    try:
+        return graph.as_graph_element(fetch)
+    except errors.NotFoundError as e:
+        raise errors.NotFoundError(
+            None, None, f"Fetch argument {fetch!r} cannot be interpreted as a Tensor. ({e})"
+        ) from None
+    except ValueError as e:
+        raise ValueError(f"Fetch argument {fetch!r} cannot be interpreted as a Tensor. ({e})") from None
+
+
+def resolve_feed_key(graph, key) -> Tensor:
+    """The tensor a feed_dict key names (a Tensor, a Variable, or a tensor name)."""
+    try:
+        element = graph.as_graph_element(key, allow_tensor=True, allow_operation=False)
+    except errors.NotFoundError as e:
+        raise errors.NotFoundError(None, None, f"Cannot interpret feed_dict key {key!r} as a Tensor: {e}") from None
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"Cannot interpret feed_dict key {key!r} as a Tensor: {e}") from None
+    if isinstance(element, Operation):
+        raise TypeError(f"Cannot interpret feed_dict key {key!r} as a Tensor: it is an Operation.")
+    return element
+
+
+def convert_feed_value(tensor: Tensor, value) -> np.ndarray:
+    """Convert a fed value to the tensor's dtype (as ``np.asarray(value, dtype)``) and check its shape."""
+    if isinstance(value, Tensor) or hasattr(value, "_as_tensor"):
+        raise TypeError(
+            f"The value of a feed cannot be a graphdl Tensor object (got {value!r} for '{tensor.name}'). "
+            "Acceptable feed values include Python scalars, strings, lists and NumPy arrays; "
+            "compute the tensor with sess.run first."
+        )
+    try:
+        array = np.asarray(value, dtype=tensor.dtype.np)
+    except (TypeError, ValueError, OverflowError) as e:
+        raise errors.InvalidArgumentError(
+            None, tensor.op,
+            f"Cannot feed value {_short(value)} to Tensor '{tensor.name}' of dtype {tensor.dtype.name}: {e}",
+        ) from None
+    if not tensor.shape.is_compatible_with(array.shape):
+        raise errors.InvalidArgumentError(
+            None, tensor.op,
+            f"Cannot feed value of shape {format_shape(array.shape)} for Tensor '{tensor.name}', "
+            f"which has shape {format_shape(tensor.shape.as_tuple())}",
+        )
+    return array
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) < 60 else text[:57] + "..."

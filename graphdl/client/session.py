@@ -1,0 +1,181 @@
+"""``Session``: runs fetches of a graph with feeds, holding variable values between runs."""
+
+from __future__ import annotations
+
+import contextlib
+
+from graphdl.client.backend import get_backend
+from graphdl.client.fetches import FetchStructure, convert_feed_value, resolve_feed_key
+from graphdl.client.program import prune
+from graphdl.client.state import SessionState
+from graphdl.framework.graph import Graph, get_default_graph
+from graphdl.framework.operation import Operation
+
+_default_session_stack: list["BaseSession"] = []
+
+
+def get_default_session():
+    """The innermost session entered with ``with sess:`` / ``sess.as_default()``, or None."""
+    return _default_session_stack[-1] if _default_session_stack else None
+
+
+def _session_for(session, element):
+    session = session or get_default_session()
+    if session is None:
+        raise ValueError(
+            f"Cannot evaluate '{element.name}' with eval()/run(): no default session is registered. "
+            "Use `with sess.as_default():` (or `with graphdl.Session() as sess:`) or pass session=sess."
+        )
+    if element.graph is not session.graph:
+        raise ValueError(
+            f"Cannot use the given session to evaluate '{element.name}': its graph is different from the session's graph."
+        )
+    return session
+
+
+class BaseSession:
+    """Runs graphs; compiled Programs are cached per (fetches, feeds) signature."""
+
+    def __init__(self, target="", graph=None, config=None, backend=None):
+        if isinstance(target, Graph):  # Session(graph) positional use
+            target, graph = "", target
+        self._graph = graph if graph is not None else get_default_graph()
+        if not isinstance(self._graph, Graph):
+            raise TypeError(f"graph must be a graphdl.Graph, got {type(self._graph).__name__}")
+        self._target = target
+        self._config = config
+        self._backend = get_backend(backend if backend is not None else _backend_from_config(config))
+        self._state = SessionState()
+        self._executables: dict = {}
+        self._closed = False
+        self._default_contexts: list = []
+
+    @property
+    def graph(self) -> Graph:
+        return self._graph
+
+    @property
+    def graph_def(self):
+        return self._graph
+
+    @property
+    def sess_str(self) -> str:
+        return self._target
+
+    @property
+    def backend(self):
+        """The backend compiling this session's graphs."""
+        return self._backend
+
+    # -- running ------------------------------------------------------------------
+    def run(self, fetches, feed_dict=None, options=None, run_metadata=None):
+        """Compute ``fetches`` (a tensor, op, name or nested list/tuple/dict of them) given ``feed_dict``.
+
+        Returns the same structure with NumPy values (None for operations).
+        """
+        self._check_open()
+        structure = FetchStructure(self._graph, fetches)
+        feeds = self._convert_feeds(feed_dict)
+        return structure.rebuild(self._run_elements(structure.elements, feeds))
+
+    def _convert_feeds(self, feed_dict) -> dict:
+        feeds = {}
+        for key, value in (feed_dict or {}).items():
+            if isinstance(key, tuple) and not hasattr(key, "_as_graph_element"):
+                raise TypeError(f"feed_dict keys must be Tensors, Variables or tensor names, got the tuple {key!r}")
+            tensor = resolve_feed_key(self._graph, key)
+            feeds[tensor] = convert_feed_value(tensor, value)
+        return feeds
+
+    def _run_elements(self, elements, feeds: dict) -> list:
+        fetch_tensors = tuple(e for e in elements if not isinstance(e, Operation))
+        targets = tuple(e for e in elements if isinstance(e, Operation))
+        feed_tensors = tuple(sorted(feeds, key=lambda t: (t.op._id, t.value_index)))
+        key = (fetch_tensors, targets, feed_tensors)
+        executable = self._executables.get(key)
+        if executable is None:
+            program = prune(self._graph, fetch_tensors, feed_tensors, targets)
+            executable = self._backend.compile(program, self._state)
+            self._executables[key] = executable
+        values = iter(executable.run([feeds[t] for t in feed_tensors]))
+        return [None if isinstance(e, Operation) else next(values) for e in elements]
+
+    def make_callable(self, fetches, feed_list=None, accept_options=False):
+        """A function ``f(*feed_values)`` equivalent to ``run(fetches, dict(zip(feed_list, feed_values)))``."""
+        self._check_open()
+        structure = FetchStructure(self._graph, fetches)
+        feed_tensors = [resolve_feed_key(self._graph, k) for k in (feed_list or [])]
+
+        def call(*feed_values, **kwargs):
+            if len(feed_values) != len(feed_tensors):
+                raise TypeError(f"This callable takes {len(feed_tensors)} feed values, got {len(feed_values)}")
+            self._check_open()
+            feeds = {t: convert_feed_value(t, v) for t, v in zip(feed_tensors, feed_values)}
+            return structure.rebuild(self._run_elements(structure.elements, feeds))
+
+        return call
+
+    # -- lifetime -------------------------------------------------------------------
+    def _check_open(self):
+        if self._closed:
+            raise RuntimeError("Attempted to use a closed Session.")
+
+    def close(self):
+        """Release the session's variables and compiled programs; later runs raise RuntimeError."""
+        self._closed = True
+        self._executables.clear()
+        self._state = SessionState()
+
+    @contextlib.contextmanager
+    def as_default(self):
+        """Make this the default session (for ``Tensor.eval``/``Operation.run``) inside the block."""
+        _default_session_stack.append(self)
+        try:
+            with self._graph.as_default():
+                yield self
+        finally:
+            _default_session_stack.remove(self)
+
+    def __enter__(self):
+        context = self.as_default()
+        context.__enter__()
+        self._default_contexts.append(context)
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self._default_contexts.pop().__exit__(exc_type, exc, tb)
+        self.close()
+        return False
+
+    def list_devices(self):
+        return ["/device:CPU:0"]
+
+
+def _backend_from_config(config):
+    return getattr(config, "backend", None) if config is not None else None
+
+
+class Session(BaseSession):
+    """A TF1 Session: ``with graphdl.Session() as sess: sess.run(fetches, feed_dict)``.
+
+    ``backend`` selects the executor ("reference", ...); ``config`` is accepted for TF1
+    compatibility.
+    """
+
+    def __init__(self, target="", graph=None, config=None, backend=None):
+        super().__init__(target, graph, config, backend)
+
+
+class InteractiveSession(BaseSession):
+    """A Session that makes itself the default on creation, for shells and notebooks."""
+
+    def __init__(self, target="", graph=None, config=None, backend=None):
+        super().__init__(target, graph, config, backend)
+        self.__enter_context = self.as_default()
+        self.__enter_context.__enter__()
+
+    def close(self):
+        if self.__dict__.get("_InteractiveSession__enter_context") is not None:
+            context, self.__enter_context = self.__enter_context, None
+            context.__exit__(None, None, None)
+        super().close()
