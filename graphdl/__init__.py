@@ -29,6 +29,14 @@ from graphdl.ops.state_ops import assign, assign_add, assign_sub
 from graphdl.ops.math_ops import *  # noqa: F401,F403
 from graphdl.ops.array_ops import *  # noqa: F401,F403
 from graphdl.ops.reduction_ops import *  # noqa: F401,F403
+from graphdl.ops.matmul_ops import *  # noqa: F401,F403
+from graphdl.ops.range_ops import *  # noqa: F401,F403
+from graphdl.ops.indexing_ops import *  # noqa: F401,F403
+from graphdl.ops.layout_ops import *  # noqa: F401,F403
+from graphdl.ops.random_ops import *  # noqa: F401,F403
+from graphdl.initializers import *  # noqa: F401,F403
+from graphdl.variable_scope import *  # noqa: F401,F403
+from graphdl import initializers, losses, math, nn, random, train  # noqa: F401,E402
 from graphdl.variables import (
     Variable, global_variables, global_variables_initializer, initialize_all_variables, is_variable_initialized,
     local_variables, local_variables_initializer, model_variables, trainable_variables, variables_initializer,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import networkx as nx
 
-from graphdl.framework.op_def import gradient_function
+from graphdl.framework.op_def import blocks_gradient, gradient_function
 from graphdl.framework.ops import convert_to_tensor, graph_of, name_scope
 from graphdl.framework.operation import Tensor
 
@@ -85,13 +85,16 @@ def gradients(
 
 
 def _ops_in_reverse_order(graph, ys, xs, stops):
-    """Ops on a data path from some x to some y, consumers before producers."""
+    """Ops on a differentiable data path from some x to some y, consumers before producers."""
     data_edges = nx.subgraph_view(graph._as_networkx(), filter_edge=lambda u, v, key: not key.startswith("^"))
+    # Paths through ops that pass no gradient (stop_gradient, comparisons...) carry none.
+    differentiable = nx.subgraph_view(data_edges, filter_node=lambda op: not blocks_gradient(op))
     from_xs = set()
     for x in xs:
         for consumer in x.consumers():
             from_xs.add(consumer)
-            from_xs |= nx.descendants(data_edges, consumer)
+            if not blocks_gradient(consumer):
+                from_xs |= nx.descendants(differentiable, consumer)
     to_ys = set()
     for y in ys:
         to_ys.add(y.op)

@@ -39,8 +39,10 @@ class ReferenceExecutable(Executable):
                     None, op, f"Op '{op.name}' of type {op.type} has no reference kernel."
                 )
             in_slots = tuple(slots[t] for t in op.inputs)
-            value_inputs = tuple(
-                i for i, t in enumerate(op.inputs) if t.op.type == "VariableV2" and i not in op_def.ref_inputs
+            # Variables are read when their consumer runs (TF1 ref semantics), so updates made
+            # earlier in the same run (ordered by control dependencies) are seen.
+            variable_inputs = tuple(
+                (i, t.op.name, i in op_def.ref_inputs) for i, t in enumerate(op.inputs) if t.op.type == "VariableV2"
             )
             out_slots = []
             for t in op.outputs:
@@ -49,19 +51,26 @@ class ReferenceExecutable(Executable):
                     out_slots.append(slots[t])
                 else:
                     out_slots.append(None)
-            self._steps.append((op, op_def.kernel, KernelContext(op, state), in_slots, value_inputs, tuple(out_slots)))
+            self._steps.append((op, op_def.kernel, KernelContext(op, state), in_slots, variable_inputs, tuple(out_slots)))
         self._num_slots = len(slots)
         self._fetch_slots = tuple(slots[t] for t in program.fetches)
         self._fetches = program.fetches
+        fed = set(program.feeds)
+        self._fetched_variables = tuple(
+            t.op.name if t.op.type == "VariableV2" and t not in fed else None for t in program.fetches
+        )
 
     def run(self, feed_values):
         values = [None] * self._num_slots
         values[: self._num_feeds] = feed_values
-        for op, kernel, ctx, in_slots, value_inputs, out_slots in self._steps:
+        state = self._state
+        for op, kernel, ctx, in_slots, variable_inputs, out_slots in self._steps:
             args = [values[i] for i in in_slots]
-            for i in value_inputs:
-                if isinstance(args[i], Uninitialized):
-                    _raise_uninitialized(args[i], op)
+            for i, name, is_ref in variable_inputs:
+                if in_slots[i] >= self._num_feeds:  # a fed variable keeps its fed value
+                    args[i] = state.read_variable(name)
+                    if not is_ref and isinstance(args[i], Uninitialized):
+                        _raise_uninitialized(args[i], op)
             try:
                 result = kernel(ctx, *args)
             except errors.OpError:
@@ -77,8 +86,8 @@ class ReferenceExecutable(Executable):
                     values[slot] = _checked(value, t)
         out = []
         variable_arrays = {id(v) for v in self._state.variables.values()}
-        for t, slot in zip(self._fetches, self._fetch_slots):
-            value = values[slot]
+        for t, slot, variable in zip(self._fetches, self._fetch_slots, self._fetched_variables):
+            value = values[slot] if variable is None else state.read_variable(variable)
             if isinstance(value, Uninitialized):
                 _raise_uninitialized(value, t.op)
             # The caller may modify what it gets; never hand out a variable's own storage.

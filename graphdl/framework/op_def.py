@@ -130,3 +130,13 @@ def gradient_function(op):
             "Wrap its input in graphdl.stop_gradient, or register one with graphdl.RegisterGradient."
         )
     return op_def.grad
+
+
+def blocks_gradient(op) -> bool:
+    """True when no gradient flows through ``op`` (StopGradient, comparisons, ...)."""
+    override = op.attrs.get("_gradient_op_type")
+    if override is not None:
+        return _GRADIENT_OVERRIDES.get(override, True) is None
+    if op.type in _GRADIENT_OVERRIDES:
+        return _GRADIENT_OVERRIDES[op.type] is None
+    return get_op_def(op.type).not_differentiable
