@@ -34,6 +34,7 @@ from graphdl.ops.range_ops import *  # noqa: F401,F403
 from graphdl.ops.indexing_ops import *  # noqa: F401,F403
 from graphdl.ops.layout_ops import *  # noqa: F401,F403
 from graphdl.ops.random_ops import *  # noqa: F401,F403
+from graphdl.ops.linalg_ops import *  # noqa: F401,F403
 from graphdl.initializers import *  # noqa: F401,F403
 from graphdl.variable_scope import *  # noqa: F401,F403
 from graphdl import initializers, losses, math, nn, random, train  # noqa: F401,E402

@@ -1,0 +1,47 @@
+"""The ``tf.random`` namespace: ``graphdl.random.normal``, ``uniform``, ``categorical``, ``set_random_seed`` ...
+
+The same functions as the top-level TF1 names (``random_normal``, ``random_uniform`` ...),
+with TF1's seed rule (see :func:`graphdl.ops.random_ops.get_seed`).
+"""
+
+from __future__ import annotations
+
+from graphdl.ops.random_ops import (
+    DEFAULT_GRAPH_SEED,
+    categorical,
+    get_seed,
+    multinomial,
+    random_gamma,
+    random_normal,
+    random_poisson,
+    random_shuffle,
+    random_uniform,
+    set_random_seed,
+    truncated_normal,
+)
+
+__all__ = [
+    "DEFAULT_GRAPH_SEED",
+    "categorical",
+    "gamma",
+    "get_seed",
+    "multinomial",
+    "normal",
+    "poisson",
+    "set_random_seed",
+    "set_seed",
+    "shuffle",
+    "truncated_normal",
+    "uniform",
+]
+
+normal = random_normal
+uniform = random_uniform
+shuffle = random_shuffle
+gamma = random_gamma
+poisson = random_poisson
+
+
+def set_seed(seed):
+    """TF2's name for :func:`set_random_seed`: sets the default graph's random seed."""
+    set_random_seed(seed)
