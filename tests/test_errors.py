@@ -132,7 +132,7 @@ def test_gradient_of_op_without_gradient_names_op():
     with pytest.raises(LookupError, match="No gradient defined for operation 'opaque' \\(op type: _TestOpWithoutGradient\\)"):
         tf.gradients(tf.reduce_sum(y), x)
     # stop_gradient makes the same graph differentiable (the path contributes nothing).
-    z = tf.reduce_sum(make_tensor("_TestOpWithoutGradient", [tf.stop_gradient(x)]) + x)
+    z = tf.reduce_sum(make_tensor("_TestOpWithoutGradient", [tf.stop_gradient(x)], name="opaque_stopped") + x)
     assert tf.gradients(z, x)[0] is not None
 
 
