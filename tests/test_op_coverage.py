@@ -37,6 +37,8 @@ TESTED_ELSEWHERE = {
     "ApplyRMSProp": "train/test_optimizers.py",
     "ApplyCenteredRMSProp": "train/test_optimizers.py",
     "ApplyAdam": "train/test_optimizers.py",
+    "ApplyAdadelta": "train/test_training_ops.py",
+    "ApplyProximalGradientDescent": "train/test_training_ops.py",
 }
 
 
