@@ -16,6 +16,9 @@ class Variable:
     its current value (the ``W/read:0`` tensor).
     """
 
+    # Makes NumPy defer to our reflected operators in ``ndarray + variable``.
+    __array_priority__ = 100
+
     def __init__(
         self,
         initial_value=None,
@@ -128,14 +131,19 @@ class Variable:
 
     # -- updates -------------------------------------------------------------------------
     def assign(self, value, use_locking=False, name=None, read_value=True):
-        """An op-tensor storing ``value`` into the variable."""
-        return state_ops.assign(self._variable, value, name=name)
+        """Store ``value`` into the variable; returns the new value (the op when ``read_value=False``)."""
+        assign = state_ops.assign(self._variable, value, name=name)
+        return assign if read_value else assign.op
 
     def assign_add(self, delta, use_locking=False, name=None, read_value=True):
-        return state_ops.assign_add(self._variable, delta, name=name)
+        """Add ``delta`` to the variable; returns the new value (the op when ``read_value=False``)."""
+        assign = state_ops.assign_add(self._variable, delta, name=name)
+        return assign if read_value else assign.op
 
     def assign_sub(self, delta, use_locking=False, name=None, read_value=True):
-        return state_ops.assign_sub(self._variable, delta, name=name)
+        """Subtract ``delta`` from the variable; returns the new value (the op when ``read_value=False``)."""
+        assign = state_ops.assign_sub(self._variable, delta, name=name)
+        return assign if read_value else assign.op
 
     def eval(self, session=None):
         """The current value in ``session`` (default: the default session)."""
@@ -154,6 +162,10 @@ class Variable:
             raise TypeError(
                 f"Variable '{self.name}' has dtype {self.dtype.name} but {dtypes.as_dtype(dtype).name} was requested."
             )
+        if any(self._graph._control_dependencies_stack) and get_default_graph() is self._graph:
+            # Inside control_dependencies, a fresh read runs after the dependencies (as TF's resource
+            # variables do), so `with control_dependencies([v.assign_add(1)]): y = v * 2` sees the new value.
+            return self.read_value()
         return self._snapshot
 
     def _as_graph_element(self):

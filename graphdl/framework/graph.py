@@ -21,6 +21,7 @@ class GraphKeys:
     LOCAL_VARIABLES = "local_variables"
     MODEL_VARIABLES = "model_variables"
     TRAINABLE_VARIABLES = "trainable_variables"
+    TRAINABLE_RESOURCE_VARIABLES = "trainable_resource_variables"
     MOVING_AVERAGE_VARIABLES = "moving_average_variables"
     SUMMARIES = "summaries"
     QUEUE_RUNNERS = "queue_runners"
@@ -87,6 +88,8 @@ class Graph:
                 )
         exact_name = bool(name) and name.endswith("/")
         full_name = name[:-1] if exact_name else self.unique_name(name or op_type, mark_as_used=False)
+        if name and not _VALID_OP_NAME.match(full_name):
+            raise ValueError(f"'{full_name}' is not a valid node name")
         if full_name in self._ops_by_name:
             raise ValueError(f"Duplicate op name '{full_name}'")
         control_inputs = self._current_control_dependencies(inputs)
@@ -106,6 +109,8 @@ class Graph:
         op._outputs = tuple(Tensor(op, i, dtype, shape) for i, (shape, dtype) in enumerate(specs))
         if not exact_name:
             self.unique_name(name or op_type, mark_as_used=True)
+        else:  # later unique names must not collide with an exactly named op
+            self._names_in_use.setdefault(full_name.lower(), 1)
         op._id = len(self._ops)
         self._ops.append(op)
         self._ops_by_name[full_name] = op
@@ -299,6 +304,7 @@ class Graph:
 
     # -- collections ---------------------------------------------------------------
     def add_to_collection(self, name, value):
+        self._check_not_finalized()
         self._collections.setdefault(name, []).append(value)
 
     def add_to_collections(self, names, value):

@@ -62,11 +62,39 @@ class Dimension:
     def __floordiv__(self, o):
         return self._arith(o, lambda a, b: a // b)
 
+    def __rsub__(self, o):
+        return self._arith(o, lambda a, b: b - a)
+
+    def __rfloordiv__(self, o):
+        return self._arith(o, lambda a, b: b // a)
+
+    def __mod__(self, o):
+        return self._arith(o, lambda a, b: a % b)
+
+    def _compare(self, other, fn):
+        # As TF1: comparing with an unknown dimension gives None.
+        other = other.value if isinstance(other, Dimension) else other
+        if self.value is None or other is None:
+            return None
+        return fn(self.value, other)
+
+    def __lt__(self, other):
+        return self._compare(other, lambda a, b: a < b)
+
+    def __le__(self, other):
+        return self._compare(other, lambda a, b: a <= b)
+
+    def __gt__(self, other):
+        return self._compare(other, lambda a, b: a > b)
+
+    def __ge__(self, other):
+        return self._compare(other, lambda a, b: a >= b)
+
     def is_compatible_with(self, other) -> bool:
         other = other.value if isinstance(other, Dimension) else other
         return self.value is None or other is None or self.value == other
 
-    def merge_with(self, other) -> "Dimension":
+    def merge_with(self, other) -> Dimension:
         other = Dimension(other)
         if not self.is_compatible_with(other):
             raise ValueError(f"Dimensions {self} and {other} are not compatible")
@@ -141,7 +169,7 @@ class TensorShape:
             return False
         return all(a is None or b is None or a == b for a, b in zip(self._dims, other._dims))
 
-    def merge_with(self, other) -> "TensorShape":
+    def merge_with(self, other) -> TensorShape:
         other = as_shape(other)
         if self._dims is None:
             return other
@@ -159,17 +187,38 @@ class TensorShape:
         if self._dims is not None and len(self._dims) != rank:
             raise ValueError(f"Shape {self} must have rank {rank}")
 
-    def with_rank(self, rank) -> "TensorShape":
+    def with_rank(self, rank) -> TensorShape:
         if self._dims is None:
             return TensorShape([None] * rank)
         self.assert_has_rank(rank)
         return self
 
-    def concatenate(self, other) -> "TensorShape":
+    def with_rank_at_least(self, rank) -> TensorShape:
+        """This shape, or ValueError if its known rank is below ``rank``."""
+        if self._dims is not None and len(self._dims) < rank:
+            raise ValueError(f"Shape {self} must have rank at least {rank}")
+        return self
+
+    def assert_same_rank(self, other):
+        other = as_shape(other)
+        if self._dims is not None and other._dims is not None and len(self._dims) != len(other._dims):
+            raise ValueError(f"Shapes {self} and {other} must have the same rank")
+
+    def assert_is_fully_defined(self):
+        if not self.is_fully_defined():
+            raise ValueError(f"Shape {self} is not fully defined")
+
+    def concatenate(self, other) -> TensorShape:
         other = as_shape(other)
         if self._dims is None or other._dims is None:
             return TensorShape(None)
         return TensorShape(self._dims + other._dims)
+
+    def __add__(self, other):
+        return self.concatenate(other)
+
+    def __radd__(self, other):
+        return as_shape(other).concatenate(self)
 
     # -- python protocol ---------------------------------------------------
     def __len__(self):
