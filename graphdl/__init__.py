@@ -9,7 +9,17 @@ Build a graph with TF1's API, then run it in a Session::
         print(sess.run(y, {x: [[1, 2, 3]]}))
 """
 
-from graphdl import dtypes, errors
+import os as _os
+
+# In a source checkout used without installing, backends/ and frontends/ sit beside
+# graphdl/ (installs map them to graphdl.backends and graphdl.frontends).
+_source_root = _os.path.dirname(_os.path.dirname(_os.path.abspath(__file__)))
+if not _os.path.isdir(_os.path.join(_os.path.dirname(__file__), "backends")) and _os.path.isfile(
+    _os.path.join(_source_root, "backends", "__init__.py")
+):
+    __path__.append(_source_root)  # noqa: F821 - the package's own __path__
+
+from graphdl import dtypes, errors  # noqa: E402
 from graphdl.dtypes import (
     DType, as_dtype, bool_, double, float16, float32, float64, half, int8, int16, int32, int64, string, uint8,
 )

@@ -79,7 +79,7 @@ class ReferenceExecutable(Executable):
                 raise errors.InvalidArgumentError(
                     None, op, f"{type(e).__name__} while running op '{op.name}' ({op.type}): {e}"
                 ) from e
-            if len(out_slots) == 1:
+            if len(out_slots) == 1 and not isinstance(result, tuple):
                 result = (result,)
             for t, slot, value in zip(op.outputs, out_slots, result):
                 if slot is not None:

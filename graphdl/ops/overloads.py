@@ -11,11 +11,21 @@ def _math():
     return math_ops
 
 
+# The op names TF1 gives operator-built ops ("x % y" is named "mod", not "FloorMod").
+_OPERATOR_OP_NAMES = {"floormod": "mod", "pow": "pow", "truediv": "truediv", "floordiv": "floordiv"}
+
+
 def _binary(fn_name):
+    name = _OPERATOR_OP_NAMES.get(fn_name)
+
     def forward(self, other):
+        if name:
+            return getattr(_math(), fn_name)(self, other, name=name)
         return getattr(_math(), fn_name)(self, other)
 
     def reflected(self, other):
+        if name:
+            return getattr(_math(), fn_name)(other, self, name=name)
         return getattr(_math(), fn_name)(other, self)
 
     return forward, reflected
