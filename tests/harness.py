@@ -23,7 +23,7 @@ import pytest
 import graphdl
 
 # Every backend every op test runs on; later backends append themselves here.
-BACKENDS = ["reference"]
+BACKENDS = ["reference", "numba"]
 
 
 @dataclass

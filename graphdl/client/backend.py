@@ -38,6 +38,7 @@ class Backend(ABC):
 # Backends live outside the IR; they are imported by module path when first asked for.
 _BACKEND_MODULES = {
     "reference": "graphdl.backends.reference",
+    "numba": "graphdl.backends.numba_cpu",
 }
 _INSTANCES: dict[str, Backend] = {}
 

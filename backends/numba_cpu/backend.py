@@ -1,0 +1,99 @@
+"""The Numba CPU backend: optimize the Program, fuse elementwise ops, lower every op to a kernel."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from graphdl.client.backend import Backend
+from graphdl.client.state import Uninitialized
+from graphdl.framework.op_def import get_op_def
+from graphdl.passes.elementwise_fusion import fuse_elementwise
+from graphdl.passes.pipeline import PassReport, optimize
+from graphdl.backends.numba_cpu.executor import GeneratedExecutable, LoweredStep
+from graphdl.backends.numba_cpu.kernel_registry import kernel_entry
+from graphdl.backends.numba_cpu.scalar_ops import is_fusible
+
+
+class NumbaExecutable(GeneratedExecutable):
+    """A compiled Program plus what the compiler did to it (for ``Session.explain``)."""
+
+    def __init__(self, program, state, steps, value_names, fetch_exprs, bindings, reports, source_program):
+        super().__init__(program, state, steps, value_names, fetch_exprs, bindings)
+        self.reports = reports
+        self.source_program = source_program
+
+
+def _fetch_guard(variables, constant_ids):
+    def guard(value):
+        # Never hand out storage the session keeps: variables (updated in place), constants, views of them.
+        if value.base is not None or id(value) in constant_ids or any(value is v for v in variables.values()):
+            return value.copy()
+        return value
+
+    return guard
+
+
+def lower(program, state, reports, source_program) -> NumbaExecutable:
+    """Turn an optimized, fused Program into a NumbaExecutable."""
+    names: dict = {}
+    namespace_values: dict = {}
+    for i, t in enumerate(program.feeds):
+        names[t] = f"f{i}"
+    fed = set(program.feeds)
+
+    def expression(t, ref=False):
+        if t in names:
+            return names[t]
+        if t.op.type == "VariableV2":
+            var = t.op.name
+            if ref:
+                marker = f"u_{len(namespace_values)}"
+                namespace_values[marker] = Uninitialized(var)
+                return f"_vars.get({var!r}, {marker})"
+            return f"_vars[{var!r}]"
+        raise KeyError(t.name)
+
+    steps = []
+    constant_ids = set()
+    for op in program.ops:
+        if op.type == "VariableV2" or (op.type == "NoOp"):
+            continue
+        if op.type == "Const":
+            name = f"c{len(namespace_values)}"
+            value = np.asarray(op.attrs["value"])
+            namespace_values[name] = value
+            constant_ids.add(id(value))
+            names[op.outputs[0]] = name
+            continue
+        entry = kernel_entry(op.type)
+        ref_inputs = get_op_def(op.type).ref_inputs
+        inputs = [expression(t, ref=i in ref_inputs) for i, t in enumerate(op.inputs)]
+        outputs = []
+        for t in op.outputs:
+            if t not in fed:
+                names[t] = f"t{len(names)}"
+            outputs.append(names[t] if t not in fed else "_")
+        steps.append(LoweredStep(op, entry.factory(op, state), inputs, outputs, entry.implementation))
+    fetch_exprs = []
+    for t in program.fetches:
+        fetch_exprs.append(f"_fetch({expression(t)})")
+    bindings = dict(namespace_values, _fetch=_fetch_guard(state.variables, constant_ids))
+    return NumbaExecutable(program, state, steps, names, fetch_exprs, bindings, reports, source_program)
+
+
+class NumbaBackend(Backend):
+    """Compiles Programs to fused Numba kernels run by a generated executor (the default backend)."""
+
+    name = "numba"
+
+    def compile(self, program, state):
+        optimized, reports = optimize(program)
+        start = time.perf_counter()
+        fused, changes = fuse_elementwise(optimized, is_fusible)
+        reports.append(PassReport("elementwise_fusion", len(optimized.ops), len(fused.ops), changes, time.perf_counter() - start))
+        return lower(fused, state, reports, program)
+
+
+BACKEND = NumbaBackend()

@@ -1,0 +1,113 @@
+"""Runs a lowered Program as generated straight-line Python: one line per kernel call.
+
+The schedule is fixed at compile time; kernels, constants and variable names are
+bound into the generated function's globals, so a run does no per-op dispatch,
+dictionary look-up of kernels or interpretation. A kernel error is mapped back to
+the op it came from through the generated line number.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+
+import numpy as np
+
+from graphdl import errors
+from graphdl.client.backend import Executable
+from graphdl.client.state import Uninitialized
+
+_counter = itertools.count()
+
+
+class LoweredStep:
+    """One op of the schedule: its kernel, input value names and output value names."""
+
+    __slots__ = ("op", "kernel", "inputs", "outputs", "implementation")
+
+    def __init__(self, op, kernel, inputs, outputs, implementation):
+        self.op = op
+        self.kernel = kernel
+        self.inputs = inputs
+        self.outputs = outputs
+        self.implementation = implementation
+
+
+def _raise_uninitialized(name, op_name):
+    raise errors.FailedPreconditionError(
+        None, None,
+        f"Attempting to use uninitialized value {name} (needed by op '{op_name}'). "
+        "Run graphdl.global_variables_initializer() (or the variable's initializer) first.",
+    )
+
+
+class GeneratedExecutable(Executable):
+    """A Program compiled to a generated Python function calling one kernel per step."""
+
+    def __init__(self, program, state, steps: list[LoweredStep], value_names: dict, fetch_exprs: list[str], bindings: dict):
+        self.program = program
+        self._state = state
+        self.steps = steps
+        namespace = {"_vars": state.variables, "_uninit": _raise_uninitialized, "_Uninitialized": Uninitialized}
+        namespace.update(bindings)
+        lines = ["def run(feeds):"]
+        feed_names = [value_names[t] for t in program.feeds]
+        if feed_names:
+            lines.append(f"    {', '.join(feed_names)}{',' if len(feed_names) == 1 else ''} = feeds")
+        self._line_to_step = {}
+        for index, step in enumerate(steps):
+            kernel_name = f"k{index}"
+            namespace[kernel_name] = step.kernel
+            call = f"{kernel_name}({', '.join(step.inputs)})"
+            if not step.outputs:
+                lines.append(f"    {call}")
+            elif len(step.outputs) == 1:
+                lines.append(f"    {step.outputs[0]} = {call}")
+            else:
+                lines.append(f"    {', '.join(step.outputs)} = {call}")
+            self._line_to_step[len(lines)] = step
+        lines.append(f"    return [{', '.join(fetch_exprs)}]")
+        self.source = "\n".join(lines) + "\n"
+        self._filename = f"<graphdl-executor-{next(_counter)}>"
+        exec(compile(self.source, self._filename, "exec"), namespace)  # noqa: S102 - our own generated code
+        self._run = namespace["run"]
+
+    def run(self, feed_values):
+        try:
+            return self._run(feed_values)
+        except errors.OpError:
+            raise
+        except KeyError as e:
+            name = e.args[0] if e.args else "?"
+            if isinstance(name, str) and name in self._state_variable_names():
+                step = self._failing_step(sys.exc_info()[2])
+                _raise_uninitialized(name, step.op.name if step else "?")
+            raise self._wrap(e, sys.exc_info()[2]) from e
+        except (ValueError, IndexError, TypeError, FloatingPointError, ZeroDivisionError, AssertionError) as e:
+            raise self._wrap(e, sys.exc_info()[2]) from e
+
+    def _state_variable_names(self):
+        return {step.op.name for step in self.steps if step.op.type == "VariableV2"} | {
+            t.op.name for step in self.steps for t in step.op.inputs if t.op.type == "VariableV2"
+        } | {t.op.name for t in self.program.fetches if t.op.type == "VariableV2"}
+
+    def _failing_step(self, tb):
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename == self._filename:
+                return self._line_to_step.get(tb.tb_lineno)
+            tb = tb.tb_next
+        return None
+
+    def _wrap(self, e, tb):
+        step = self._failing_step(tb)
+        where = f"op '{step.op.name}' ({step.op.type})" if step else "the graph"
+        return errors.InvalidArgumentError(None, step.op if step else None, f"{type(e).__name__} while running {where}: {e}")
+
+
+def copy_if_shared(value, shared_ids):
+    """Fetches never hand out storage the session keeps (variables, reused buffers)."""
+    return value.copy() if id(value) in shared_ids else value
+
+
+def as_array(value):
+    return value if isinstance(value, np.ndarray) else np.asarray(value)

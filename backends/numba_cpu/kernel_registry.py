@@ -1,0 +1,85 @@
+"""Kernels of the Numba CPU backend, registered against op type names.
+
+A kernel factory receives the op (with its attrs and static shapes) and the session
+state at compile time and returns the function the executor calls with the input
+arrays. ``implementation`` says what does the work: "numba" (a compiled kernel),
+"blas" (NumPy's BLAS-backed matmul) or "numpy" (data movement and shape ops, where a
+NumPy view or copy is already optimal). ``explain`` reports it per op.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from graphdl.framework.op_def import get_op_def
+
+
+@dataclass(frozen=True)
+class KernelEntry:
+    factory: Callable
+    implementation: str
+
+
+_KERNELS: dict[str, KernelEntry] = {}
+
+
+def register_kernel(*op_types: str, implementation: str = "numba"):
+    """Decorator registering ``factory(op, state) -> callable`` for the given op types."""
+
+    def decorate(factory):
+        for op_type in op_types:
+            if op_type in _KERNELS:
+                raise ValueError(f"Numba CPU kernel for '{op_type}' is registered twice")
+            _KERNELS[op_type] = KernelEntry(factory, implementation)
+        return factory
+
+    return decorate
+
+
+class _Context:
+    __slots__ = ("op", "attrs", "state")
+
+    def __init__(self, op, state):
+        self.op = op
+        self.attrs = op.attrs
+        self.state = state
+
+
+def numpy_kernel(op, state):
+    """The op's NumPy reference kernel, for ops where NumPy is the right implementation."""
+    kernel = get_op_def(op.type).kernel
+    ctx = _Context(op, state)
+    return lambda *inputs: kernel(ctx, *inputs)
+
+
+def register_numpy_kernels(*op_types: str):
+    """Use the NumPy reference kernel for these op types (shape, data movement, bookkeeping ops)."""
+    register_kernel(*op_types, implementation="numpy")(numpy_kernel)
+
+
+def buffer_pool(state):
+    """The session's pool of reusable kernel output buffers (created on first use)."""
+    pool = getattr(state, "buffer_pool", None)
+    if pool is None:
+        from graphdl.backends.numba_cpu.buffer_pool import BufferPool
+
+        pool = state.buffer_pool = BufferPool()
+    return pool
+
+
+def kernel_entry(op_type: str) -> KernelEntry:
+    _load_kernels()
+    try:
+        return _KERNELS[op_type]
+    except KeyError:
+        raise LookupError(f"The numba backend has no kernel for op type '{op_type}'") from None
+
+
+def registered_kernel_types() -> set:
+    _load_kernels()
+    return set(_KERNELS)
+
+
+def _load_kernels():
+    from graphdl.backends.numba_cpu import kernels  # noqa: F401  (registers on import)
