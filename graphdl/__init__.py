@@ -54,6 +54,7 @@ from graphdl.variables import (
 )
 from graphdl.gradients import gradients
 from graphdl.client.session import InteractiveSession, Session, get_default_session
+from graphdl.client.config import ConfigProto, GPUOptions, GraphOptions, OptimizerOptions, RunMetadata, RunOptions
 
 _overloads.install(Variable)
 bool = bool_  # noqa: A001 - TF1 exposes tf.bool

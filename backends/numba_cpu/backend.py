@@ -6,11 +6,11 @@ import time
 
 import numpy as np
 
-from graphdl.client.backend import Backend
+from graphdl.client.backend import Backend, CompileOptions
 from graphdl.client.state import Uninitialized
 from graphdl.framework.op_def import get_op_def
 from graphdl.passes.elementwise_fusion import fuse_elementwise
-from graphdl.passes.pipeline import PassReport, optimize
+from graphdl.passes.pipeline import PIPELINE_ORDER, PassReport, optimize
 from graphdl.backends.numba_cpu.executor import GeneratedExecutable, LoweredStep
 from graphdl.backends.numba_cpu.kernel_registry import kernel_entry
 from graphdl.backends.numba_cpu.scalar_ops import is_fusible
@@ -88,11 +88,15 @@ class NumbaBackend(Backend):
 
     name = "numba"
 
-    def compile(self, program, state):
-        optimized, reports = optimize(program)
-        start = time.perf_counter()
-        fused, changes = fuse_elementwise(optimized, is_fusible)
-        reports.append(PassReport("elementwise_fusion", len(optimized.ops), len(fused.ops), changes, time.perf_counter() - start))
+    def compile(self, program, state, options=CompileOptions()):
+        disabled = set(options.disabled_passes)
+        optimized, reports = optimize(program, disabled=disabled & set(PIPELINE_ORDER))
+        fused = optimized
+        if "elementwise_fusion" not in disabled:
+            start = time.perf_counter()
+            fused, changes = fuse_elementwise(optimized, is_fusible)
+            seconds = time.perf_counter() - start
+            reports.append(PassReport("elementwise_fusion", len(optimized.ops), len(fused.ops), changes, seconds))
         return lower(fused, state, reports, program)
 
 

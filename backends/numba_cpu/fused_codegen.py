@@ -143,6 +143,11 @@ class FusedKernel:
         self._plans: dict = {}
         self.sources: dict = {}
 
+    def generic_sources(self) -> dict:
+        """The source for all-full-size inputs (what runs before shapes are known)."""
+        n = len(self.op.inputs)
+        return {"f" * n: kernel_source(self.instructions, self.outputs, "f" * n)}
+
     def _plan(self, inputs):
         out_shape = np.broadcast_shapes(*[x.shape for x in inputs]) if inputs else ()
         classes, outer, inner = classify([x.shape for x in inputs], out_shape)

@@ -126,7 +126,8 @@ class ReferenceBackend(Backend):
 
     name = "reference"
 
-    def compile(self, program: Program, state: SessionState) -> ReferenceExecutable:
+    def compile(self, program: Program, state: SessionState, options=None) -> ReferenceExecutable:
+        """Interpret ``program`` as given: the oracle runs no optimization passes."""
         return ReferenceExecutable(program, state)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import os
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -25,13 +26,20 @@ class Executable(ABC):
         """Execute once; return one array per fetch, in ``program.fetches`` order."""
 
 
+@dataclass(frozen=True)
+class CompileOptions:
+    """What a session asks of a backend's compiler: passes to skip (see ``graphdl.passes.pass_names``)."""
+
+    disabled_passes: tuple = ()
+
+
 class Backend(ABC):
     """Compiles Programs into Executables."""
 
     name: str = "?"
 
     @abstractmethod
-    def compile(self, program: Program, state: SessionState) -> Executable:
+    def compile(self, program: Program, state: SessionState, options: CompileOptions = CompileOptions()) -> Executable:
         """Lower ``program`` into an Executable that reads and writes ``state``."""
 
 

@@ -18,6 +18,19 @@ class FetchStructure:
         self.elements: list = []
         self._index: dict = {}
         self._template = self._flatten(graph, fetches)
+        tensors = [i for i, e in enumerate(self.elements) if not isinstance(e, Operation)]
+        # Where each executable output goes among the elements (operations fetch None).
+        self._tensor_positions = tuple(tensors)
+        self.signature = tuple(self.elements)
+
+    def place(self, tensor_values) -> list:
+        """Values per element, from the executable's outputs (one per tensor element)."""
+        if len(self._tensor_positions) == len(self.elements):
+            return tensor_values
+        values = [None] * len(self.elements)
+        for position, value in zip(self._tensor_positions, tensor_values):
+            values[position] = value
+        return values
 
     def _flatten(self, graph, fetch):
         if isinstance(fetch, Mapping):
@@ -32,7 +45,10 @@ class FetchStructure:
 
     def rebuild(self, values: list):
         """Put flat values (one per element; None for operations) back into the fetch structure."""
-        return _rebuild(self._template, values)
+        template = self._template
+        if type(template) is int:
+            return values[template]
+        return _rebuild(template, values)
 
 
 def _rebuild(template, values):
@@ -98,13 +114,16 @@ def convert_feed_value(tensor: Tensor, value) -> np.ndarray:
             "compute the tensor with sess.run first."
         )
     try:
-        array = np.asarray(value, dtype=tensor.dtype.np)
+        array = value if type(value) is np.ndarray and value.dtype == tensor.dtype.np else np.asarray(value, dtype=tensor.dtype.np)
     except (TypeError, ValueError, OverflowError) as e:
         raise errors.InvalidArgumentError(
             None, tensor.op,
             f"Cannot feed value {_short(value)} to Tensor '{tensor.name}' of dtype {tensor.dtype.name}: {e}",
         ) from None
-    if not tensor.shape.is_compatible_with(array.shape):
+    dims = tensor.shape.as_tuple()
+    if dims is not None and (
+        len(dims) != array.ndim or any(d is not None and d != s for d, s in zip(dims, array.shape))
+    ):
         raise errors.InvalidArgumentError(
             None, tensor.op,
             f"Cannot feed value of shape {format_shape(array.shape)} for Tensor '{tensor.name}', "

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextlib
 
-from graphdl.client.backend import get_backend
+from graphdl.client.backend import CompileOptions, get_backend
+from graphdl.client.config import disabled_passes
 from graphdl.client.fetches import FetchStructure, convert_feed_value, resolve_feed_key
 from graphdl.client.program import prune
 from graphdl.client.state import SessionState
 from graphdl.framework.graph import Graph, get_default_graph
-from graphdl.framework.operation import Operation
+from graphdl.framework.operation import Operation, Tensor
 
 _default_session_stack: list["BaseSession"] = []
 
@@ -45,8 +46,10 @@ class BaseSession:
         self._target = target
         self._config = config
         self._backend = get_backend(backend if backend is not None else _backend_from_config(config))
+        self._compile_options = CompileOptions(disabled_passes=disabled_passes(config))
         self._state = SessionState()
         self._executables: dict = {}
+        self._structures: dict = {}
         self._closed = False
         self._default_contexts: list = []
 
@@ -73,32 +76,55 @@ class BaseSession:
 
         Returns the same structure with NumPy values (None for operations).
         """
-        self._check_open()
-        structure = FetchStructure(self._graph, fetches)
-        feeds = self._convert_feeds(feed_dict)
-        return structure.rebuild(self._run_elements(structure.elements, feeds))
+        if self._closed:
+            raise RuntimeError("Attempted to use a closed Session.")
+        structure = self._structure_for(fetches)
+        feeds = self._convert_feeds(feed_dict) if feed_dict else {}
+        return structure.rebuild(self._run_elements(structure, feeds))
+
+    def _structure_for(self, fetches) -> FetchStructure:
+        # Flattening a fetch structure costs more than a small graph's run: remember simple ones.
+        if isinstance(fetches, (Tensor, Operation, str)):
+            key = fetches
+        elif type(fetches) in (list, tuple) and all(isinstance(f, (Tensor, Operation, str)) for f in fetches):
+            key = (type(fetches), *fetches)
+        else:
+            return FetchStructure(self._graph, fetches)
+        structure = self._structures.get(key)
+        if structure is None:
+            structure = self._structures[key] = FetchStructure(self._graph, fetches)
+        return structure
 
     def _convert_feeds(self, feed_dict) -> dict:
         feeds = {}
-        for key, value in (feed_dict or {}).items():
-            if isinstance(key, tuple) and not hasattr(key, "_as_graph_element"):
-                raise TypeError(f"feed_dict keys must be Tensors, Variables or tensor names, got the tuple {key!r}")
-            tensor = resolve_feed_key(self._graph, key)
+        graph = self._graph
+        for key, value in feed_dict.items():
+            if type(key) is Tensor and key.graph is graph:
+                tensor = key
+            else:
+                if isinstance(key, tuple) and not hasattr(key, "_as_graph_element"):
+                    raise TypeError(f"feed_dict keys must be Tensors, Variables or tensor names, got the tuple {key!r}")
+                tensor = resolve_feed_key(graph, key)
             feeds[tensor] = convert_feed_value(tensor, value)
         return feeds
 
-    def _run_elements(self, elements, feeds: dict) -> list:
-        fetch_tensors = tuple(e for e in elements if not isinstance(e, Operation))
-        targets = tuple(e for e in elements if isinstance(e, Operation))
-        feed_tensors = tuple(sorted(feeds, key=lambda t: (t.op._id, t.value_index)))
-        key = (fetch_tensors, targets, feed_tensors)
-        executable = self._executables.get(key)
-        if executable is None:
-            program = prune(self._graph, fetch_tensors, feed_tensors, targets)
-            executable = self._backend.compile(program, self._state)
-            self._executables[key] = executable
-        values = iter(executable.run([feeds[t] for t in feed_tensors]))
-        return [None if isinstance(e, Operation) else next(values) for e in elements]
+    def _executable_for(self, structure: FetchStructure, feed_tensors):
+        key = (structure.signature, frozenset(feed_tensors))
+        compiled = self._executables.get(key)
+        if compiled is None:
+            elements = structure.elements
+            fetch_tensors = tuple(e for e in elements if not isinstance(e, Operation))
+            targets = tuple(e for e in elements if isinstance(e, Operation))
+            ordered_feeds = tuple(sorted(feed_tensors, key=lambda t: (t.op._id, t.value_index)))
+            program = prune(self._graph, fetch_tensors, ordered_feeds, targets)
+            executable = self._backend.compile(program, self._state, self._compile_options)
+            compiled = self._executables[key] = (executable, ordered_feeds)
+        return compiled
+
+    def _run_elements(self, structure: FetchStructure, feeds: dict) -> list:
+        executable, feed_order = self._executable_for(structure, feeds)
+        values = executable.run([feeds[t] for t in feed_order])
+        return structure.place(values)
 
     def make_callable(self, fetches, feed_list=None, accept_options=False):
         """A function ``f(*feed_values)`` equivalent to ``run(fetches, dict(zip(feed_list, feed_values)))``."""
@@ -111,9 +137,24 @@ class BaseSession:
                 raise TypeError(f"This callable takes {len(feed_tensors)} feed values, got {len(feed_values)}")
             self._check_open()
             feeds = {t: convert_feed_value(t, v) for t, v in zip(feed_tensors, feed_values)}
-            return structure.rebuild(self._run_elements(structure.elements, feeds))
+            return structure.rebuild(self._run_elements(structure, feeds))
 
         return call
+
+    def explain(self, fetches, feed_dict=None):
+        """What the compiler does for ``run(fetches, feed_dict)``: passes, kernels, generated source.
+
+        Compiles (without running) the same program ``run`` would, and returns an
+        ``Explanation`` whose text lists each pass with op counts before/after, each
+        fused kernel with the ops it contains, and which implementation runs each op;
+        ``.kernel_sources`` holds the generated source of every fused kernel.
+        """
+        from graphdl.client.explain import Explanation
+
+        self._check_open()
+        structure = self._structure_for(fetches)
+        feeds = {resolve_feed_key(self._graph, k) for k in (feed_dict or {})}
+        return Explanation(self._executable_for(structure, feeds)[0], self._backend.name)
 
     # -- lifetime -------------------------------------------------------------------
     def _check_open(self):

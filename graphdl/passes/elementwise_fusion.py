@@ -58,7 +58,7 @@ def fuse_elementwise(program, is_fusible, min_group_size=1):
     changes = []
     emitted = set()
     for op in program.ops:
-        if all(builder.has(t) for t in op.outputs):
+        if op.outputs and all(builder.has(t) for t in op.outputs):
             continue
         root = root_of.get(op)
         if root is None or len(members[root]) < min_group_size:

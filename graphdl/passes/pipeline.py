@@ -49,9 +49,13 @@ def register_pass(name: str, description: str):
     return decorate
 
 
+# Passes a backend runs after the pipeline (they lower towards its kernels).
+BACKEND_PASSES = ("elementwise_fusion",)
+
+
 def pass_names() -> list[str]:
-    """Names of the passes of the default pipeline, in the order they run."""
-    return list(PIPELINE_ORDER)
+    """Names of all passes a session config can switch off, in the order they run."""
+    return list(PIPELINE_ORDER) + list(BACKEND_PASSES)
 
 
 def get_pass(name: str) -> GraphPass:

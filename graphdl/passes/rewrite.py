@@ -87,7 +87,7 @@ def copy_program(program: Program, substitute=None) -> Program:
     """Copy ``program``; ``substitute(builder, op)`` may build replacement ops and return True."""
     builder = ProgramBuilder(program)
     for op in program.ops:
-        if all(builder.has(t) for t in op.outputs):
+        if op.outputs and all(builder.has(t) for t in op.outputs):
             continue  # fully fed
         if substitute is None or not substitute(builder, op):
             builder.copy(op)
