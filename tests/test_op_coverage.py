@@ -21,6 +21,7 @@ TESTED_ELSEWHERE = {
     "IsVariableInitialized": "test_variables.py",
     "InitializedValue": "test_variables.py",
     "NoOp": "test_session.py",
+    "FusedElementwise": "passes/test_elementwise_fusion.py, numba_cpu/ (created by the fusion pass, not by users)",
     "RandomStandardNormal": "test_random_ops.py",
     "TruncatedNormal": "test_random_ops.py",
     "RandomUniform": "test_random_ops.py",

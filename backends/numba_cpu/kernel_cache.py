@@ -71,10 +71,19 @@ def load_generated_module(source: str):
     return module
 
 
-def compiled_signature_count(module) -> int:
-    """How many machine-code specializations the module's kernels hold (for tests and reports)."""
-    count = 0
-    for value in vars(module).values():
-        if isinstance(value, numba.core.registry.CPUDispatcher):
-            count += len(value.signatures)
-    return count
+def _dispatchers():
+    for name, module in list(sys.modules.items()):
+        if module is None or not (name.startswith("graphdl.backends.numba_cpu") or name.startswith("graphdl_generated_k_")):
+            continue
+        for value in vars(module).values():
+            if isinstance(value, numba.core.registry.CPUDispatcher):
+                yield value
+
+
+def compile_stats() -> dict:
+    """Kernel specializations of this process: compiled now (``compiled``) vs loaded from disk (``loaded``)."""
+    compiled = loaded = 0
+    for dispatcher in _dispatchers():
+        compiled += sum(dispatcher.stats.cache_misses.values())
+        loaded += sum(dispatcher.stats.cache_hits.values())
+    return {"compiled": compiled, "loaded": loaded}
