@@ -10,6 +10,7 @@ from graphdl.client.backend import Backend, CompileOptions
 from graphdl.client.state import Uninitialized
 from graphdl.framework.op_def import get_op_def
 from graphdl.passes.elementwise_fusion import fuse_elementwise
+from graphdl.passes.reduction_fusion import fuse_reductions
 from graphdl.passes.pipeline import PIPELINE_ORDER, PassReport, optimize
 from graphdl.backends.numba_cpu.executor import GeneratedExecutable, LoweredStep
 from graphdl.backends.numba_cpu.kernel_registry import kernel_entry
@@ -97,6 +98,12 @@ class NumbaBackend(Backend):
             fused, changes = fuse_elementwise(optimized, is_fusible)
             seconds = time.perf_counter() - start
             reports.append(PassReport("elementwise_fusion", len(optimized.ops), len(fused.ops), changes, seconds))
+        if "reduction_fusion" not in disabled:
+            start = time.perf_counter()
+            before = len(fused.ops)
+            fused, changes = fuse_reductions(fused)
+            seconds = time.perf_counter() - start
+            reports.append(PassReport("reduction_fusion", before, len(fused.ops), changes, seconds))
         return lower(fused, state, reports, program)
 
 

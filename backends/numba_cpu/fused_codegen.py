@@ -55,13 +55,31 @@ def instruction_source(instructions, input_names) -> tuple[list[str], str]:
     return lines
 
 
-def kernel_source(instructions, outputs, classes: str) -> str:
-    """Source of a module defining ``kernel`` for one input-class pattern."""
+_INIT = {"Sum": "0.0", "Mean": "0.0", "Max": "-np.inf", "Min": "np.inf"}
+
+
+def _combine(op_type, acc, value):
+    if op_type in ("Sum", "Mean"):
+        return f"{acc} += {value}"
+    return f"{acc} = {'max' if op_type == 'Max' else 'min'}({acc}, {value})"
+
+
+def kernel_source(instructions, outputs, classes: str, reduction=None, layout=None) -> str:
+    """Source of a module defining ``kernel`` for one input-class pattern (and reduction layout).
+
+    Without a reduction, ``kernel(start, stop, inner, outs..., ins...)`` covers rows
+    [start, stop). With one: "rows" writes ``red[o]`` per row, "cols" accumulates
+    ``red[j]`` for columns [start, stop), "all" returns the partial reduction of its rows.
+    """
     n_in = len(classes)
-    params = [f"out{k}" for k in range(len(outputs))] + [f"in{i}" for i in range(n_in)]
-    flat = all(c in "fs" for c in classes)
+    flat = all(c in "fs" for c in classes) and layout in (None, "all")
+    params = [f"out{k}" for k in range(len(outputs))]
+    if layout in ("rows", "cols"):
+        params.append("red")
+    params += [f"in{i}" for i in range(n_in)]
     element = {}
     hoisted, per_row = [], []
+    index = "i" if flat else "base + j"
     for i, c in enumerate(classes):
         if c == "s":
             hoisted.append(f"x{i} = in{i}[0]")
@@ -72,32 +90,59 @@ def kernel_source(instructions, outputs, classes: str) -> str:
         elif c == "r":
             element[i] = f"in{i}[j]"
         else:
-            element[i] = f"in{i}[{'i' if flat else 'base + j'}]"
-    body = instruction_source(instructions, element)
-    stores = [f"out{k}[{'i' if flat else 'base + j'}] = t{j}" for k, j in enumerate(outputs)]
-    lines = [_HEADER, "", "@njit(**_FLAGS)"]
+            element[i] = f"in{i}[{index}]"
+    body = instruction_source(instructions, element) + [f"out{k}[{index}] = t{j}" for k, j in enumerate(outputs)]
+    if reduction is not None:
+        value = f"t{reduction.temp}"
+        if layout == "cols":
+            body.append(_combine(reduction.op_type, "red[j]", value))
+        else:
+            body.append(_combine(reduction.op_type, "acc", value))
+    extra = "outer, " if layout == "cols" else ""
+    lines = [_HEADER, "", "@njit(**_FLAGS)", f"def kernel(start, stop, {extra}inner, {', '.join(params)}):"]
+    lines += [f"    {h}" for h in hoisted]
+    if layout == "cols":
+        lines.append("    for j in range(start, stop):")
+        lines.append(f"        red[j] = {_INIT[reduction.op_type]}")
+        lines.append("    for o in range(outer):")
+        lines += [f"        {p}" for p in per_row]
+        lines.append("        base = o * inner")
+        lines.append("        for j in range(start, stop):")
+        lines += [f"            {b}" for b in body]
+        if reduction.op_type == "Mean":
+            lines.append("    for j in range(start, stop):")
+            lines.append("        red[j] = red[j] / outer")
+        return "\n".join(lines) + "\n"
+    if layout == "all":
+        lines.append(f"    acc = {_INIT[reduction.op_type]}")
     if flat:
-        lines.append(f"def kernel(start, stop, inner, {', '.join(params)}):")
-        lines += [f"    {h}" for h in hoisted]
         lines.append("    for i in range(start, stop):")
-        lines += [f"        {b}" for b in body + stores]
+        lines += [f"        {b}" for b in body]
     else:
-        lines.append(f"def kernel(start, stop, inner, {', '.join(params)}):")
-        lines += [f"    {h}" for h in hoisted]
         lines.append("    for o in range(start, stop):")
         lines += [f"        {p}" for p in per_row]
         lines.append("        base = o * inner")
+        if layout == "rows":
+            lines.append(f"        acc = {_INIT[reduction.op_type]}")
         lines.append("        for j in range(inner):")
-        lines += [f"            {b}" for b in body + stores]
+        lines += [f"            {b}" for b in body]
+        if layout == "rows":
+            finish = "acc / inner" if reduction.op_type == "Mean" else "acc"
+            lines.append(f"        red[o] = {finish}")
+    if layout == "all":
+        lines.append("    return acc")
     return "\n".join(lines) + "\n"
 
 
-def classify(input_shapes, out_shape):
-    """Per-input class letters and the (outer, inner) split, or None where an input needs materializing."""
+def classify(input_shapes, out_shape, split=None):
+    """Per-input class letters and the (outer, inner) split; "m" marks inputs to materialize.
+
+    ``split`` forces where outer dims end (a reduction's layout needs it).
+    """
     rank = len(out_shape)
     size = int(np.prod(out_shape, dtype=np.int64))
     padded = [(1,) * (rank - len(s)) + tuple(s) for s in input_shapes]
-    splits = set()
+    candidates = []
     kinds = []
     for s in padded:
         n = int(np.prod(s, dtype=np.int64))
@@ -107,25 +152,23 @@ def classify(input_shapes, out_shape):
             kinds.append("s")
         else:
             k_row = next((k for k in range(rank) if s[k] != 1), rank)
-            if all(s[k] == out_shape[k] for k in range(k_row, rank)):
-                kinds.append(("r", k_row))
-                splits.add(k_row)
-                continue
             k_col = max((k + 1 for k in range(rank) if s[k] != 1), default=0)
+            fits = {}
+            if all(s[k] == out_shape[k] for k in range(k_row, rank)):
+                fits["r"] = k_row
             if all(s[k] == out_shape[k] for k in range(k_col)):
-                kinds.append(("c", k_col))
-                splits.add(k_col)
-                continue
-            kinds.append("m")
-    split = min(splits) if len(splits) == 1 else None
+                fits["c"] = k_col
+            kinds.append(fits)
+            candidates.extend(fits.values())
+    if split is None:
+        split = min(set(candidates)) if len(set(candidates)) == 1 else (max(set(candidates), key=candidates.count) if candidates else rank)
     classes = []
     for kind in kinds:
-        if isinstance(kind, tuple):
-            classes.append(kind[0] if kind[1] == split else "m")
+        if isinstance(kind, dict):
+            letter = next((c for c, k in kind.items() if k == split), "m")
+            classes.append(letter)
         else:
             classes.append(kind)
-    if split is None:
-        split = rank
     outer = int(np.prod(out_shape[:split], dtype=np.int64))
     inner = int(np.prod(out_shape[split:], dtype=np.int64))
     return "".join(classes), outer, inner
@@ -139,6 +182,7 @@ class FusedKernel:
         self._pool = pool
         self.instructions = op.attrs["instructions"]
         self.outputs = op.attrs["outputs"]
+        self.reduction = op.attrs.get("reduction")
         self.out_dtypes = [self.instructions[j].dtype.np for j in self.outputs]
         self._plans: dict = {}
         self.sources: dict = {}
@@ -146,42 +190,83 @@ class FusedKernel:
     def generic_sources(self) -> dict:
         """The source for all-full-size inputs (what runs before shapes are known)."""
         n = len(self.op.inputs)
-        return {"f" * n: kernel_source(self.instructions, self.outputs, "f" * n)}
+        layout = None
+        if self.reduction is not None:
+            from graphdl.passes.reduction_fusion import reduction_layout
+
+            layout = reduction_layout(self.reduction.axes, len(self.reduction.axes))
+        return {"f" * n: kernel_source(self.instructions, self.outputs, "f" * n, self.reduction, layout)}
 
     def _plan(self, inputs):
-        out_shape = np.broadcast_shapes(*[x.shape for x in inputs]) if inputs else ()
-        classes, outer, inner = classify([x.shape for x in inputs], out_shape)
+        out_shape = tuple(np.broadcast_shapes(*[x.shape for x in inputs])) if inputs else ()
+        layout, split, red_shape, red_dtype = None, None, None, None
+        if self.reduction is not None:
+            from graphdl.ops.fused_ops import reduced_dims
+            from graphdl.passes.reduction_fusion import reduction_layout
+
+            axes = self.reduction.axes
+            layout = reduction_layout(axes, len(out_shape))
+            split = {"rows": len(out_shape) - len(axes), "cols": len(axes), "all": None}[layout]
+            red_shape = reduced_dims(out_shape, self.reduction)
+            red_dtype = self.instructions[self.reduction.temp].dtype.np
+        classes, outer, inner = classify([x.shape for x in inputs], out_shape, split)
         classes = classes.replace("m", "f")
-        source = kernel_source(self.instructions, self.outputs, classes)
-        self.sources[classes] = source
+        source = kernel_source(self.instructions, self.outputs, classes, self.reduction, layout)
+        self.sources[classes + (f"/{layout}" if layout else "")] = source
         kernel = load_generated_module(source).kernel
-        materialize = [c == "f" and x.shape != tuple(out_shape) for c, x in zip(classes, inputs)]
-        flat = all(c in "fs" for c in classes)
+        materialize = [c == "f" and x.shape != out_shape for c, x in zip(classes, inputs)]
+        flat = all(c in "fs" for c in classes) and layout in (None, "all")
         rows = int(np.prod(out_shape, dtype=np.int64)) if flat else outer
-        return kernel, tuple(out_shape), materialize, rows, inner
+        return kernel, out_shape, materialize, rows, inner, outer, layout, red_shape, red_dtype
 
     def __call__(self, *inputs):
         key = tuple((x.shape, x.flags.c_contiguous) for x in inputs)
         plan = self._plans.get(key)
         if plan is None:
             plan = self._plans[key] = self._plan(inputs)
-        kernel, out_shape, materialize, rows, inner = plan
+        kernel, out_shape, materialize, rows, inner, outer, layout, red_shape, red_dtype = plan
         outs = [self._pool.take(out_shape, dtype) for dtype in self.out_dtypes]
         args = [o.reshape(-1) for o in outs]
+        red = None
+        if layout in ("rows", "cols"):
+            red = self._pool.take(red_shape, red_dtype)
+            args.append(red.reshape(-1))
         for x, full in zip(inputs, materialize):
             if full:
                 x = np.broadcast_to(x, out_shape)
             args.append(np.ascontiguousarray(x).reshape(-1))
-        size = rows * inner
-        if size >= PARALLEL_MIN_ELEMENTS and rows > 1 and _threads() > 1:
-            pieces = min(_threads(), rows)
-            bounds = [rows * p // pieces for p in range(pieces + 1)]
+        size = rows * inner if layout != "cols" else outer * inner
+        if layout == "cols":
+            self._run_split(kernel, inner, size, (outer, inner), args)
+        elif layout == "all":
+            partials = self._run_split(kernel, rows, size, (inner,), args)
+            red = self._finish_all(partials, size, red_shape, red_dtype)
+        else:
+            self._run_split(kernel, rows, size, (inner,), args)
+        results = outs + ([red] if red is not None else [])
+        return results[0] if len(results) == 1 else tuple(results)
+
+    @staticmethod
+    def _run_split(kernel, count, size, extra, args):
+        """Run ``kernel`` over [0, count), split across threads when the work is large."""
+        if size >= PARALLEL_MIN_ELEMENTS and count > 1 and _threads() > 1:
+            pieces = min(_threads(), count)
+            bounds = [count * p // pieces for p in range(pieces + 1)]
             futures = [
-                _thread_pool().submit(kernel, bounds[p], bounds[p + 1], inner, *args) for p in range(1, pieces)
+                _thread_pool().submit(kernel, bounds[p], bounds[p + 1], *extra, *args) for p in range(1, pieces)
             ]
-            kernel(bounds[0], bounds[1], inner, *args)
-            for f in futures:
-                f.result()
-        elif size:
-            kernel(0, rows, inner, *args)
-        return outs[0] if len(outs) == 1 else tuple(outs)
+            first = kernel(bounds[0], bounds[1], *extra, *args)
+            return [first] + [f.result() for f in futures]
+        return [kernel(0, count, *extra, *args)]
+
+    def _finish_all(self, partials, size, red_shape, red_dtype):
+        op_type = self.reduction.op_type
+        if op_type in ("Sum", "Mean"):
+            value = sum(partials)
+            if op_type == "Mean":
+                value = value / size if size else np.nan
+        elif op_type == "Max":
+            value = max(partials)
+        else:
+            value = min(partials)
+        return np.full(red_shape, value, dtype=red_dtype)

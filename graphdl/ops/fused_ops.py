@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from graphdl.framework.op_def import define_op, get_op_def
 from graphdl.ops.shape_inference import broadcast_dims
 
@@ -33,11 +35,34 @@ def _infer_fused(op):
         dims = tuple(a if a is not None else b for a, b in zip(out_dims, dims)) if len(out_dims) == len(dims) else out_dims
     elif dims is None:
         dims = out_dims
-    return [(dims, op.attrs["instructions"][j].dtype) for j in op.attrs["outputs"]]
+    specs = [(dims, op.attrs["instructions"][j].dtype) for j in op.attrs["outputs"]]
+    reduction = op.attrs.get("reduction")
+    if reduction is not None:
+        specs.append((reduced_dims(dims, reduction), op.attrs["instructions"][reduction.temp].dtype))
+    return specs
+
+
+@dataclass(frozen=True)
+class Reduction:
+    """A reduction at the tail of a fused kernel: ``op_type`` (Sum/Mean/Max/Min) of temp ``temp`` over ``axes``."""
+
+    op_type: str
+    temp: int
+    axes: tuple
+    keep_dims: bool
+
+
+def reduced_dims(dims, reduction: Reduction):
+    """The static shape of the reduced output."""
+    if dims is None:
+        return None
+    if reduction.keep_dims:
+        return tuple(1 if i in reduction.axes else d for i, d in enumerate(dims))
+    return tuple(d for i, d in enumerate(dims) if i not in reduction.axes)
 
 
 class _MemberContext:
-    __slots__ = ("op", "attrs", "state")
+    __slots__ = ("attrs", "op", "state")
 
     def __init__(self, op, attrs):
         self.op = op
@@ -51,12 +76,26 @@ def run_instructions(instructions, outputs, inputs, op=None):
     for ins in instructions:
         args = [inputs[i] if kind == "input" else temps[i] for kind, i in ins.args]
         kernel = get_op_def(ins.op_type).kernel
-        temps.append(kernel(_MemberContext(op, dict(ins.attrs)), *args))
+        value = np.asarray(kernel(_MemberContext(op, dict(ins.attrs)), *args))
+        # Unfused, each member's value is stored in its dtype before the next op reads it; round
+        # the same way here (a kernel may compute in float64), so fused and unfused results agree.
+        if value.dtype != ins.dtype.np:
+            value = value.astype(ins.dtype.np)
+        temps.append(value)
     return tuple(temps[j] for j in outputs)
 
 
 def _fused_kernel(ctx, *inputs):
-    results = run_instructions(ctx.attrs["instructions"], ctx.attrs["outputs"], inputs, ctx.op)
+    reduction = ctx.attrs.get("reduction")
+    wanted = tuple(ctx.attrs["outputs"]) + ((reduction.temp,) if reduction else ())
+    results = run_instructions(ctx.attrs["instructions"], wanted, inputs, ctx.op)
+    if reduction is not None:
+        value = np.broadcast_to(results[-1], np.broadcast_shapes(*[np.shape(x) for x in inputs]))
+        reduce_kernel = get_op_def(reduction.op_type).kernel
+        reduced = reduce_kernel(
+            _MemberContext(ctx.op, {"keep_dims": reduction.keep_dims}), value, np.asarray(reduction.axes, np.int32)
+        )
+        results = results[:-1] + (np.asarray(reduced, dtype=value.dtype),)
     return results if len(results) > 1 else results[0]
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from graphdl.client.program import Program
 
@@ -50,7 +50,7 @@ def register_pass(name: str, description: str):
 
 
 # Passes a backend runs after the pipeline (they lower towards its kernels).
-BACKEND_PASSES = ("elementwise_fusion",)
+BACKEND_PASSES = ("elementwise_fusion", "reduction_fusion")
 
 
 def pass_names() -> list[str]:
@@ -74,6 +74,8 @@ def optimize(program: Program, disabled=(), only=None) -> tuple[Program, list[Pa
     ``disabled`` names passes to skip; ``only`` (if given) runs just those passes.
     """
     _load_passes()
+    disabled = (disabled,) if isinstance(disabled, str) else tuple(disabled or ())
+    only = (only,) if isinstance(only, str) else (None if only is None else tuple(only))
     unknown = (set(disabled) | set(only or ())) - set(pass_names())
     if unknown:
         raise ValueError(f"Unknown pass name(s) {sorted(unknown)}; passes are: {', '.join(pass_names())}")
