@@ -26,6 +26,10 @@ class NumbaExecutable(GeneratedExecutable):
         self.source_program = source_program
 
 
+# Ops whose output is their input: the executor binds the value, no kernel runs.
+PASS_THROUGH_OPS = frozenset({"Identity", "StopGradient", "PlaceholderWithDefault", "Snapshot"})
+
+
 def _fetch_guard(variables, constant_ids):
     def guard(value):
         # Never hand out storage the session keeps: variables (updated in place), constants, views of them.
@@ -67,6 +71,10 @@ def lower(program, state, reports, source_program) -> NumbaExecutable:
             namespace_values[name] = value
             constant_ids.add(id(value))
             names[op.outputs[0]] = name
+            continue
+        if op.type in PASS_THROUGH_OPS and all(t not in fed for t in op.outputs):
+            names[op.outputs[0]] = f"t{len(names)}"
+            steps.append(LoweredStep(op, None, [expression(op.inputs[0])], [names[op.outputs[0]]], "executor"))
             continue
         entry = kernel_entry(op.type)
         ref_inputs = get_op_def(op.type).ref_inputs

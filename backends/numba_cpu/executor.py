@@ -56,6 +56,10 @@ class GeneratedExecutable(Executable):
             lines.append(f"    {', '.join(feed_names)}{',' if len(feed_names) == 1 else ''} = feeds")
         self._line_to_step = {}
         for index, step in enumerate(steps):
+            if step.kernel is None:  # identity-like: the value passes through at this point of the schedule
+                lines.append(f"    {step.outputs[0]} = {step.inputs[0]}")
+                self._line_to_step[len(lines)] = step
+                continue
             kernel_name = f"k{index}"
             namespace[kernel_name] = step.kernel
             call = f"{kernel_name}({', '.join(step.inputs)})"

@@ -198,7 +198,9 @@ class FusedKernel:
         return {"f" * n: kernel_source(self.instructions, self.outputs, "f" * n, self.reduction, layout)}
 
     def _plan(self, inputs):
+        """A closure running this kernel for inputs of these shapes, with all decisions made once."""
         out_shape = tuple(np.broadcast_shapes(*[x.shape for x in inputs])) if inputs else ()
+        total = int(np.prod(out_shape, dtype=np.int64))
         layout, split, red_shape, red_dtype = None, None, None, None
         if self.reduction is not None:
             from graphdl.ops.fused_ops import reduced_dims
@@ -214,37 +216,54 @@ class FusedKernel:
         source = kernel_source(self.instructions, self.outputs, classes, self.reduction, layout)
         self.sources[classes + (f"/{layout}" if layout else "")] = source
         kernel = load_generated_module(source).kernel
-        materialize = [c == "f" and x.shape != out_shape for c, x in zip(classes, inputs)]
+        # Only inputs smaller than the output that fit no class are broadcast into a full copy.
+        expand = tuple(i for i, (c, x) in enumerate(zip(classes, inputs)) if c == "f" and x.size != total)
         flat = all(c in "fs" for c in classes) and layout in (None, "all")
-        rows = int(np.prod(out_shape, dtype=np.int64)) if flat else outer
-        return kernel, out_shape, materialize, rows, inner, outer, layout, red_shape, red_dtype
+        rows = total if flat else outer
+        take, dtypes = self._pool.take, self.out_dtypes
+        single = len(dtypes) == 1 and layout is None
+        parallel = total >= PARALLEL_MIN_ELEMENTS and _threads() > 1
+
+        def prepare(inputs):
+            if expand:
+                inputs = [np.broadcast_to(x, out_shape) if i in expand else x for i, x in enumerate(inputs)]
+            return [x.ravel() for x in inputs]
+
+        if single and not parallel:
+            dtype = dtypes[0]
+
+            def run_simple(inputs):
+                out = take(out_shape, dtype)
+                kernel(0, rows, inner, out.reshape(-1), *prepare(inputs))
+                return out
+
+            return run_simple
+
+        def run(inputs):
+            outs = [take(out_shape, dtype) for dtype in dtypes]
+            args = [o.reshape(-1) for o in outs]
+            red = None
+            if layout in ("rows", "cols"):
+                red = take(red_shape, red_dtype)
+                args.append(red.reshape(-1))
+            args += prepare(inputs)
+            if layout == "cols":
+                self._run_split(kernel, inner, total, (outer, inner), args)
+            elif layout == "all":
+                red = self._finish_all(self._run_split(kernel, rows, total, (inner,), args), total, red_shape, red_dtype)
+            else:
+                self._run_split(kernel, rows, total, (inner,), args)
+            results = outs + ([red] if red is not None else [])
+            return results[0] if len(results) == 1 else tuple(results)
+
+        return run
 
     def __call__(self, *inputs):
-        key = tuple((x.shape, x.flags.c_contiguous) for x in inputs)
+        key = tuple([x.shape for x in inputs])
         plan = self._plans.get(key)
         if plan is None:
             plan = self._plans[key] = self._plan(inputs)
-        kernel, out_shape, materialize, rows, inner, outer, layout, red_shape, red_dtype = plan
-        outs = [self._pool.take(out_shape, dtype) for dtype in self.out_dtypes]
-        args = [o.reshape(-1) for o in outs]
-        red = None
-        if layout in ("rows", "cols"):
-            red = self._pool.take(red_shape, red_dtype)
-            args.append(red.reshape(-1))
-        for x, full in zip(inputs, materialize):
-            if full:
-                x = np.broadcast_to(x, out_shape)
-            args.append(np.ascontiguousarray(x).reshape(-1))
-        size = rows * inner if layout != "cols" else outer * inner
-        if layout == "cols":
-            self._run_split(kernel, inner, size, (outer, inner), args)
-        elif layout == "all":
-            partials = self._run_split(kernel, rows, size, (inner,), args)
-            red = self._finish_all(partials, size, red_shape, red_dtype)
-        else:
-            self._run_split(kernel, rows, size, (inner,), args)
-        results = outs + ([red] if red is not None else [])
-        return results[0] if len(results) == 1 else tuple(results)
+        return plan(inputs)
 
     @staticmethod
     def _run_split(kernel, count, size, extra, args):
