@@ -15,6 +15,7 @@ from graphdl.passes.pipeline import PIPELINE_ORDER, PassReport, optimize
 from graphdl.backends.numba_cpu.executor import GeneratedExecutable, LoweredStep
 from graphdl.backends.numba_cpu.kernel_registry import kernel_entry
 from graphdl.backends.numba_cpu.scalar_ops import is_fusible
+from graphdl.backends.numba_cpu.threads import set_threads
 
 
 class NumbaExecutable(GeneratedExecutable):
@@ -98,6 +99,7 @@ class NumbaBackend(Backend):
     name = "numba"
 
     def compile(self, program, state, options=CompileOptions()):
+        set_threads(options.threads)
         disabled = set(options.disabled_passes)
         optimized, reports = optimize(program, disabled=disabled & set(PIPELINE_ORDER))
         fused = optimized

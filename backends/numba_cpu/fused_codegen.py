@@ -12,12 +12,12 @@ kernels release the GIL).
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from graphdl.backends.numba_cpu.kernel_cache import load_generated_module
+from graphdl.backends.numba_cpu.threads import kernel_threads
 from graphdl.backends.numba_cpu.scalar_ops import SCALAR_OPS
 
 _HEADER = """\
@@ -34,15 +34,15 @@ PARALLEL_MIN_ELEMENTS = 1 << 17
 
 
 def _threads() -> int:
-    return max(1, int(os.environ.get("NUMBA_NUM_THREADS") or os.cpu_count() or 1))
+    return kernel_threads()
 
 
 _pool: list = []
 
 
 def _thread_pool():
-    if not _pool:
-        _pool.append(ThreadPoolExecutor(max_workers=max(1, _threads() - 1), thread_name_prefix="graphdl-kernel"))
+    if not _pool or _pool[0]._max_workers < _threads() - 1:
+        _pool[:] = [ThreadPoolExecutor(max_workers=max(1, _threads() - 1), thread_name_prefix="graphdl-kernel")]
     return _pool[0]
 
 

@@ -31,6 +31,7 @@ class CompileOptions:
     """What a session asks of a backend's compiler: passes to skip (see ``graphdl.passes.pass_names``)."""
 
     disabled_passes: tuple = ()
+    threads: int = 0  # 0: the backend's default
 
 
 class Backend(ABC):

@@ -46,7 +46,9 @@ class BaseSession:
         self._target = target
         self._config = config
         self._backend = get_backend(backend if backend is not None else _backend_from_config(config))
-        self._compile_options = CompileOptions(disabled_passes=disabled_passes(config))
+        self._compile_options = CompileOptions(
+            disabled_passes=disabled_passes(config), threads=int(getattr(config, "intra_op_parallelism_threads", 0) or 0)
+        )
         self._state = SessionState()
         self._executables: dict = {}
         self._structures: dict = {}
