@@ -55,6 +55,8 @@ class ReferenceExecutable(Executable):
         self._num_slots = len(slots)
         self._fetch_slots = tuple(slots[t] for t in program.fetches)
         self._fetches = program.fetches
+        # Constants' own arrays must not reach the caller, who may modify what it gets.
+        self._constant_ids = {id(op.attrs["value"]) for op in program.ops if op.type == "Const"}
         fed = set(program.feeds)
         self._fetched_variables = tuple(
             t.op.name if t.op.type == "VariableV2" and t not in fed else None for t in program.fetches
@@ -85,13 +87,13 @@ class ReferenceExecutable(Executable):
                 if slot is not None:
                     values[slot] = _checked(value, t)
         out = []
-        variable_arrays = {id(v) for v in self._state.variables.values()}
+        shared = {id(v) for v in self._state.variables.values()} | self._constant_ids
         for t, slot, variable in zip(self._fetches, self._fetch_slots, self._fetched_variables):
             value = values[slot] if variable is None else state.read_variable(variable)
             if isinstance(value, Uninitialized):
                 _raise_uninitialized(value, t.op)
             # The caller may modify what it gets; never hand out a variable's own storage.
-            out.append(value.copy() if id(value) in variable_arrays else value)
+            out.append(value.copy() if id(value) in shared else value)
         return out
 
 

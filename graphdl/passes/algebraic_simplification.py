@@ -9,13 +9,18 @@ from __future__ import annotations
 import numpy as np
 
 from graphdl.passes.pipeline import register_pass
-from graphdl.passes.purity import is_pure
+from graphdl.passes.purity import is_pure, reads_variable_directly
 from graphdl.passes.rewrite import copy_program
 
 
+def _const_value(new_tensor):
+    """The value of a new-graph Const that a rule may drop (one without control inputs), or None."""
+    op = new_tensor.op
+    return op.attrs["value"] if op.type == "Const" and not op.control_inputs else None
+
+
 def _const(builder, old_tensor):
-    new = builder.tensor(old_tensor)
-    return new.op.attrs["value"] if new.op.type == "Const" else None
+    return _const_value(builder.tensor(old_tensor))
 
 
 def _is_constant(builder, old_tensor, value) -> bool:
@@ -48,20 +53,32 @@ def _neutral_operand(neutral, commutative=True):
 
 
 def _self_subtraction(builder, op):
+    """x - x -> zeros, when x's shape is static and dropping x's computation loses no side effect."""
     x, y = op.inputs
-    if builder.tensor(x) is builder.tensor(y) and is_pure(x.op) and None not in (x.shape.as_tuple() or (None,)):
-        zeros = np.zeros(x.shape.as_list(), dtype=x.dtype.np)
-        return [builder.create("Const", [], {"value": zeros, "dtype": x.dtype}, op.name + "/zeros").outputs[0]]
-    return None
+    if builder.tensor(x) is not builder.tensor(y) or not x.shape.is_fully_defined():
+        return None
+    if not builder.side_effects.droppable(x):
+        return None  # e.g. x computed from an Assign or a random op: those must still run
+    zeros = np.zeros(x.shape.as_list(), dtype=x.dtype.np)
+    return [builder.create("Const", [], {"value": zeros, "dtype": x.dtype}, op.name + "/zeros").outputs[0]]
 
 
 def _producer(builder, old_tensor):
     return builder.tensor(old_tensor).op
 
 
+def _bypassable(inner) -> bool:
+    """Whether a rule may read through ``inner`` (a new-graph op) to its inputs.
+
+    Not when ``inner`` has control inputs (skipping it would drop them) or reads a variable
+    directly (the read would move to a later op, which may see an assigned value).
+    """
+    return is_pure(inner) and not reads_variable_directly(inner)
+
+
 def _double_negation(builder, op):
     inner = _producer(builder, op.inputs[0])
-    if inner.type == "Neg":
+    if inner.type == "Neg" and _bypassable(inner):
         return [inner.inputs[0]]
     return None
 
@@ -74,14 +91,16 @@ def _perm(builder, op):
 def _transpose_chain(builder, op):
     inner = _producer(builder, op.inputs[0])
     outer_perm = _perm(builder, op)
-    if inner.type != "Transpose" or outer_perm is None or inner.inputs[1].op.type != "Const":
+    inner_perm = _const_value(inner.inputs[1]) if inner.type == "Transpose" else None
+    if inner_perm is None or outer_perm is None or not _bypassable(inner):
         return None
-    inner_perm = [int(v) for v in inner.inputs[1].op.attrs["value"]]
+    inner_perm = [int(v) for v in inner_perm]
     combined = [inner_perm[i] for i in outer_perm]
     if combined == list(range(len(combined))):
         return [inner.inputs[0]]
-    perm = builder.create("Const", [], {"value": np.asarray(combined, np.int32), "dtype": inner.inputs[1].dtype}, op.name + "/perm")
-    return [builder.create("Transpose", [inner.inputs[0], perm.outputs[0]], {}, op.name).outputs[0]]
+    perm_attrs = {"value": np.asarray(combined, np.int32), "dtype": inner.inputs[1].dtype}
+    perm = builder.create("Const", [], perm_attrs, op.name + "/perm")
+    return [builder.create("Transpose", [inner.inputs[0], perm.outputs[0]], {}, op.name, exact=True).outputs[0]]
 
 
 def _identity_transpose(builder, op):
@@ -93,8 +112,9 @@ def _identity_transpose(builder, op):
 
 def _reshape_chain(builder, op):
     inner = _producer(builder, op.inputs[0])
-    if inner.type == "Reshape":
-        return [builder.create("Reshape", [inner.inputs[0], builder.tensor(op.inputs[1])], {}, op.name).outputs[0]]
+    if inner.type == "Reshape" and _bypassable(inner):
+        reshaped = builder.create("Reshape", [inner.inputs[0], builder.tensor(op.inputs[1])], {}, op.name, exact=True)
+        return [reshaped.outputs[0]]
     source = builder.tensor(op.inputs[0])
     if source.shape.is_fully_defined() and _same_static_shape(source, op.outputs[0]):
         return [source]
@@ -116,14 +136,14 @@ def _matmul_transposes(builder, op):
     changed = False
     for i, flag in ((0, "transpose_a"), (1, "transpose_b")):
         producer = inputs[i].op
-        if producer.type == "Transpose" and producer.inputs[1].op.type == "Const":
-            if [int(v) for v in producer.inputs[1].op.attrs["value"]] == [1, 0]:
-                inputs[i] = producer.inputs[0]
-                attrs[flag] = not attrs[flag]
-                changed = True
+        perm = _const_value(producer.inputs[1]) if producer.type == "Transpose" else None
+        if perm is not None and [int(v) for v in perm] == [1, 0] and _bypassable(producer):
+            inputs[i] = producer.inputs[0]
+            attrs[flag] = not attrs.get(flag, False)
+            changed = True
     if not changed:
         return None
-    return [builder.create("MatMul", inputs, attrs, op.name).outputs[0]]
+    return [builder.create("MatMul", inputs, attrs, op.name, exact=True).outputs[0]]
 
 
 RULES = {
@@ -152,7 +172,9 @@ def simplify_algebra(program):
             return False
         for rule in RULES.get(op.type, ()):
             outputs = rule(builder, op)
-            if outputs is not None:
+            if outputs is not None and not any(t.op.type == "VariableV2" for t in outputs):
+                # (A variable itself never stands for a read of it: the read would move to
+                # each consumer, after assignments the original read came before.)
                 for old_t, new_t in zip(op.outputs, outputs):
                     new_t.set_shape(old_t.shape)
                 builder.replace(op, outputs)

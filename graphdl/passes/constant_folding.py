@@ -1,4 +1,8 @@
-"""Constant folding: pure ops whose inputs are all constants are evaluated once, at compile time."""
+"""Constant folding: pure ops whose inputs are all constants are evaluated once, at compile time.
+
+``Shape``, ``Size`` and ``Rank`` of a tensor whose static shape is fully known are folded
+too, whatever computes the tensor, when dropping that computation loses no side effect.
+"""
 
 from __future__ import annotations
 
@@ -14,9 +18,16 @@ from graphdl.passes.rewrite import copy_program
 # would bloat the program; above this many elements, such results are computed at run time.
 MAX_EXPANDED_ELEMENTS = 1 << 16
 
+# Ops whose value depends only on their input's static shape.
+_SHAPE_OPS = {
+    "Shape": lambda op, dims: np.asarray(dims, dtype=op.attrs["out_type"].np),
+    "Size": lambda op, dims: np.asarray(int(np.prod(dims, dtype=np.int64)), dtype=op.attrs["out_type"].np),
+    "Rank": lambda op, dims: np.asarray(len(dims), dtype=np.int32),
+}
+
 
 class _FoldingContext:
-    __slots__ = ("op", "attrs", "state")
+    __slots__ = ("attrs", "op", "state")
 
     def __init__(self, op):
         self.op = op
@@ -38,28 +49,60 @@ def fold_constants(program):
     def substitute(builder, op):
         if not op.inputs or not is_pure(op) or op.type == "Const":
             return False
-        values = [_constant_of(builder, t) for t in op.inputs]
-        if any(v is None for v in values):
-            return False
-        kernel = get_op_def(op.type).kernel
-        try:
-            results = kernel(_FoldingContext(op), *values)
-        except Exception:  # noqa: BLE001 - an op that fails here fails the same way at run time
-            return False
-        results = results if len(op.outputs) != 1 else (results,)
-        results = [np.asarray(r, dtype=t.dtype.np) for r, t in zip(results, op.outputs)]
-        input_size = max(sum(np.size(v) for v in values), 1)
-        if any(r.size > MAX_EXPANDED_ELEMENTS and r.size > 4 * input_size for r in results):
+        results = _fold_static_shape(builder, op)
+        if results is None:
+            results = _evaluate(builder, op)
+        if results is None:
             return False
         if any(t in fetched for t in op.outputs) and len(op.outputs) > 1:
             return False
+        # The constant waits for whatever the op waited for, including (through its inputs)
+        # the control inputs of constants created under control_dependencies.
+        controls = builder.control_inputs(op)
+        for t in op.inputs:
+            controls.extend(c for c in builder.tensor(t).op.control_inputs if c not in controls)
         outputs = []
         for i, (t, r) in enumerate(zip(op.outputs, results)):
-            name = op.name if len(op.outputs) == 1 else f"{op.name}/folded_{i}"
-            const = builder.create("Const", [], {"value": r, "dtype": t.dtype}, name, builder.control_inputs(op), exact=True)
+            if len(op.outputs) == 1:
+                name, exact = op.name, True
+            else:
+                name, exact = f"{op.name}/folded_{i}", False
+            const = builder.create("Const", [], {"value": r, "dtype": t.dtype}, name, controls, exact)
             outputs.append(const.outputs[0])
         builder.replace(op, outputs)
         changes.append(f"folded {op.name} ({op.type})")
         return True
 
     return copy_program(program, substitute), changes
+
+
+def _fold_static_shape(builder, op):
+    """The value of Shape/Size/Rank of a fully static tensor, or None."""
+    fold = _SHAPE_OPS.get(op.type)
+    if fold is None:
+        return None
+    x = op.inputs[0]
+    if not x.shape.is_fully_defined() or not builder.side_effects.droppable(x):
+        return None
+    return [fold(op, tuple(x.shape.as_list()))]
+
+
+def _evaluate(builder, op):
+    """The values of ``op``'s outputs when all its inputs are constants (and small enough), or None."""
+    values = [_constant_of(builder, t) for t in op.inputs]
+    if any(v is None for v in values):
+        return None
+    kernel = get_op_def(op.type).kernel
+    try:
+        with np.errstate(all="ignore"):
+            results = kernel(_FoldingContext(op), *values)
+    except Exception:  # noqa: BLE001 - an op that fails here fails the same way at run time
+        return None
+    results = results if len(op.outputs) != 1 else (results,)
+    results = [np.asarray(r, dtype=t.dtype.np) for r, t in zip(results, op.outputs)]
+    input_size = max(sum(np.size(v) for v in values), 1)
+    if any(r.size > MAX_EXPANDED_ELEMENTS and r.size > 4 * input_size for r in results):
+        return None
+    # A kernel may return a view of its input (reshape, identity): the folded constant gets its own
+    # storage, so that nothing done to one constant's value can show up in the other.
+    return [r.copy() if any(np.may_share_memory(r, v) for v in values) else r for r in results]

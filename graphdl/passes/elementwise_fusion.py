@@ -3,6 +3,9 @@
 An op joins the group of its consumers when all its consumers are in that one group
 and its static shape equals the group's output shape (so nothing is recomputed per
 element and no intermediate is materialized). Broadcast operands stay group inputs.
+Ops that are fetched, run as targets, fed, or that other ops wait on through control
+dependencies stay the outputs of their groups: their values (or their running) are
+observable outside the group.
 """
 
 from __future__ import annotations
@@ -24,17 +27,19 @@ def _fusible(op, is_fusible) -> bool:
 def find_groups(program, is_fusible) -> dict:
     """Map each fusible op to its group's root op (the op whose output the group produces)."""
     in_program = set(program.ops)
-    fetched = {t.op for t in program.fetches}
+    fed = set(program.feeds)
+    observed = {t.op for t in program.fetches} | set(program.targets)
+    observed.update(c for op in program.ops for c in op.control_inputs)
     root_of = {}
     for op in reversed(program.ops):
-        if not _fusible(op, is_fusible):
+        if not _fusible(op, is_fusible) or op.outputs[0] in fed:
             continue
         consumers = {c for c in op.outputs[0].consumers() if c in in_program}
         roots = {root_of.get(c) for c in consumers}
         root = next(iter(roots)) if len(roots) == 1 else None
         if (
             root is not None
-            and op not in fetched
+            and op not in observed
             and op.outputs[0].shape.as_tuple() == root.outputs[0].shape.as_tuple()
             and not any(c.type in ("Placeholder",) for c in consumers)
         ):
@@ -59,6 +64,7 @@ def fuse_elementwise(program, is_fusible, min_group_size=1):
     emitted = set()
     for op in program.ops:
         if op.outputs and all(builder.has(t) for t in op.outputs):
+            builder.copy(op)  # fed, in the program only as a control input or a target
             continue
         root = root_of.get(op)
         if root is None or len(members[root]) < min_group_size:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from graphdl.client.program import Program, prune
 from graphdl.framework.graph import Graph
 from graphdl.framework.operation import Operation, Tensor
+from graphdl.passes.purity import SideEffectCheck
 
 
 class ProgramBuilder:
@@ -23,6 +24,10 @@ class ProgramBuilder:
         self._ops: dict[Operation, Operation] = {}
         self.feeds = []
         in_program = set(program.ops)
+        # Reserve the names of the ops to copy, so that ops a pass creates under generated
+        # names never take the exact name of an op copied later.
+        for op in program.ops:
+            self.graph.unique_name(op.name)
         for t in program.feeds:
             if t.op.type == "Placeholder" and t.op not in in_program:
                 name = t.op.name
@@ -33,6 +38,15 @@ class ProgramBuilder:
             ).outputs[0]
             self._tensors[t] = new
             self.feeds.append(new)
+        self._feed_ops = {t.op for t in self.feeds}
+        self._side_effects = None
+
+    @property
+    def side_effects(self) -> SideEffectCheck:
+        """Which source tensors may be dropped without losing a side effect (built on first use)."""
+        if self._side_effects is None:
+            self._side_effects = SideEffectCheck(self.source)
+        return self._side_effects
 
     def tensor(self, old: Tensor) -> Tensor:
         """The new graph's tensor standing for ``old``."""
@@ -46,7 +60,18 @@ class ProgramBuilder:
         self._tensors[old] = new
 
     def control_inputs(self, op: Operation) -> list[Operation]:
-        return [self._ops[c] for c in op.control_inputs if c in self._ops]
+        """The new graph's ops standing for ``op``'s control inputs.
+
+        A control input replaced by a fed value (e.g. an Identity of a fed placeholder)
+        has nothing left to run, so it is dropped rather than turned into a dependency
+        on the feed.
+        """
+        result = []
+        for c in op.control_inputs:
+            new = self._ops.get(c)
+            if new is not None and new not in self._feed_ops and new not in result:
+                result.append(new)
+        return result
 
     def create(self, op_type, inputs, attrs=None, name=None, control_inputs=(), exact=False) -> Operation:
         """Create an op in the new graph (``exact``: keep ``name`` as is, else make it unique)."""
@@ -79,7 +104,12 @@ class ProgramBuilder:
     def finish(self) -> Program:
         """The new Program, pruned to what its fetches and targets need."""
         fetches = tuple(self._tensors[t] for t in self.source.fetches)
-        targets = tuple(self._ops[op] for op in self.source.targets if op in self._ops)
+        targets = []
+        for op in self.source.targets:
+            new = self._ops.get(op)
+            if new is not None and new not in self._feed_ops and new not in targets:
+                targets.append(new)
+        targets = tuple(targets)
         return prune(self.graph, fetches, tuple(self.feeds), targets)
 
 
@@ -88,7 +118,9 @@ def copy_program(program: Program, substitute=None) -> Program:
     builder = ProgramBuilder(program)
     for op in program.ops:
         if op.outputs and all(builder.has(t) for t in op.outputs):
-            continue  # fully fed
-        if substitute is None or not substitute(builder, op):
+            # Every output is fed: the op is in the program only as a control input or a
+            # target, so it runs as it is (its fed outputs keep the fed values).
+            builder.copy(op)
+        elif substitute is None or not substitute(builder, op):
             builder.copy(op)
     return builder.finish()
