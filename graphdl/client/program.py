@@ -41,6 +41,8 @@ def prune(graph: Graph, fetches, feeds, targets=()) -> Program:
             needed.add(root)
             needed |= nx.ancestors(view, root)
     ordered = tuple(nx.lexicographical_topological_sort(view.subgraph(needed), key=lambda op: op._id))
+    # A fed placeholder reached through a control edge has nothing left to do.
+    ordered = tuple(op for op in ordered if not (op.type == "Placeholder" and op.outputs[0].name in fed))
     for op in ordered:
         if op.type == "Placeholder":
             _raise_unfed_placeholder(op)
