@@ -72,7 +72,8 @@ def gradients(
                     f"for {len(op.inputs)} inputs"
                 )
             for t, g in zip(op.inputs, in_grads):
-                if g is None or not t.dtype.is_floating or t in stops:
+                # A stopped tensor still gets its own partial derivative; it just passes none on.
+                if g is None or not t.dtype.is_floating:
                     continue
                 g = convert_to_tensor(g)
                 if not t.shape.is_compatible_with(g.shape):

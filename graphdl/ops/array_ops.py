@@ -7,13 +7,31 @@ import numpy as np
 from graphdl import dtypes
 from graphdl.framework.constant_value import constant_value, constant_value_as_shape
 from graphdl.framework.op_def import define_op
-from graphdl.framework.ops import constant_tensor, convert_n_to_tensors, convert_to_tensor, make_op, make_tensor, name_scope
+from graphdl.framework.ops import (
+    constant_tensor,
+    convert_n_to_tensors,
+    convert_to_tensor,
+    is_tensor_like,
+    make_op,
+    make_tensor,
+    name_scope,
+)
 from graphdl.framework.tensor_shape import TensorShape, as_shape
 from graphdl.ops.shape_inference import broadcast_dims, same_as_input
 
 __all__ = [
-    "shape", "reshape", "fill", "zeros", "ones", "zeros_like", "ones_like", "stack", "unstack",
-    "broadcast_to", "broadcast_gradient_args", "reduced_shape",
+    "broadcast_gradient_args",
+    "broadcast_to",
+    "fill",
+    "ones",
+    "ones_like",
+    "reduced_shape",
+    "reshape",
+    "shape",
+    "stack",
+    "unstack",
+    "zeros",
+    "zeros_like",
 ]
 
 
@@ -36,7 +54,7 @@ define_op(
 )
 
 
-def shape(input, name=None, out_type=dtypes.int32):  # noqa: A002 - TF1 argument name
+def shape(input, name=None, out_type=dtypes.int32):
     """The runtime shape of ``input`` as a 1-D integer tensor."""
     x = convert_to_tensor(input)
     return make_tensor("Shape", [x], {"out_type": dtypes.as_dtype(out_type)}, name or "Shape")
@@ -50,15 +68,16 @@ def _infer_reshape(op):
         return [(None, x.dtype)]
     dims = list(new.as_tuple())
     value = constant_value(target)
-    if value is not None and list(value).count(-1) > 1:
-        raise ValueError(f"Only one dimension of a reshape may be -1, got {list(value)}")
+    value = None if value is None else [int(v) for v in np.ravel(value)]  # plain ints for the messages
+    if value is not None and value.count(-1) > 1:
+        raise ValueError(f"Only one dimension of a reshape may be -1, got {value}")
     n = x.shape.num_elements()
     unknown = [i for i, d in enumerate(dims) if d is None]
     known = int(np.prod([d for d in dims if d is not None])) if dims else 1
     if n is not None:
         if len(unknown) == 1 and value is not None:
             if known == 0 or n % known:
-                raise ValueError(f"Cannot reshape a tensor with {n} elements to shape {list(value)}")
+                raise ValueError(f"Cannot reshape a tensor with {n} elements to shape {value}")
             dims[unknown[0]] = n // known
         elif not unknown and known != n:
             raise ValueError(f"Cannot reshape a tensor with {n} elements to shape {dims} ({known} elements)")
@@ -79,7 +98,7 @@ define_op(
 )
 
 
-def reshape(tensor, shape, name=None):  # noqa: A002
+def reshape(tensor, shape, name=None):
     """``tensor`` with a new shape (one dim may be -1: inferred)."""
     x = convert_to_tensor(tensor)
     return make_tensor("Reshape", [x, _shape_tensor(shape)], name=name or "Reshape")
@@ -114,7 +133,10 @@ def fill(dims, value, name=None):
 
 def _filled(shape, value, dtype, name):
     dtype = dtypes.as_dtype(dtype)
-    static = as_shape(shape) if isinstance(shape, (list, tuple, TensorShape, int)) else None
+    # A list may mix ints and scalar tensors (``zeros([tf.shape(x)[0], 3])``): then the shape is only known at run time.
+    python_shape = isinstance(shape, (list, tuple, TensorShape, int)) and not (
+        isinstance(shape, (list, tuple)) and any(is_tensor_like(d) for d in shape))
+    static = as_shape(shape) if python_shape else None
     if static is not None and static.is_fully_defined():
         return constant_tensor(np.full(static.as_list(), value, dtype=dtype.np), name=name)
     return fill(shape, np.array(value, dtype=dtype.np), name=name)
@@ -256,7 +278,7 @@ define_op(
 )
 
 
-def broadcast_to(input, shape, name=None):  # noqa: A002
+def broadcast_to(input, shape, name=None):
     """``input`` broadcast (NumPy rules) to ``shape``."""
     return make_tensor("BroadcastTo", [convert_to_tensor(input), _shape_tensor(shape)], name=name or "BroadcastTo")
 

@@ -16,9 +16,12 @@ from graphdl.ops import array_ops
 from graphdl.ops.layout_ops import INDEX_DTYPES, int_input, known_ints, pad, require_int, shape_of
 
 __all__ = [
-    "batch_gather", "boolean_mask", "gather", "gather_nd", "scatter_nd", "slice", "strided_slice",
+    "batch_gather", "boolean_mask", "gather", "gather_nd", "newaxis", "scatter_nd", "slice", "strided_slice",
     "unsorted_segment_sum",
 ]
+
+# ``x[:, tf.newaxis]`` inserts a dim of size 1, as in TF1 (and NumPy).
+newaxis = None
 
 
 def _index_input(value, what, op_type):

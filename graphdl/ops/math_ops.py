@@ -155,17 +155,17 @@ define_op("Neg", infer=same_as_input, kernel=lambda ctx, x: np.negative(x), grad
 
 def add(x, y, name=None):
     """x + y, elementwise with broadcasting."""
-    return binary_op("AddV2", x, y, name or "add")
+    return binary_op("AddV2", x, y, name or "Add")
 
 
 def subtract(x, y, name=None):
     """x - y, elementwise with broadcasting."""
-    return binary_op("Sub", x, y, name or "sub")
+    return binary_op("Sub", x, y, name or "Sub")
 
 
 def multiply(x, y, name=None):
     """x * y, elementwise with broadcasting."""
-    return binary_op("Mul", x, y, name or "mul")
+    return binary_op("Mul", x, y, name or "Mul")
 
 
 def negative(x, name=None):

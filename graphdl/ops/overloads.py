@@ -11,8 +11,12 @@ def _math():
     return math_ops
 
 
-# The op names TF1 gives operator-built ops ("x % y" is named "mod", not "FloorMod").
-_OPERATOR_OP_NAMES = {"floormod": "mod", "pow": "pow", "truediv": "truediv", "floordiv": "floordiv"}
+# The op names TF1 gives operator-built ops ("x % y" is named "mod", not "FloorMod"; "x + y" is "add" while
+# tf.add(x, y) is "Add").
+_OPERATOR_OP_NAMES = {
+    "add": "add", "subtract": "sub", "multiply": "mul", "floormod": "mod", "pow": "pow", "truediv": "truediv",
+    "floordiv": "floordiv",
+}
 
 
 def _binary(fn_name):

@@ -117,7 +117,7 @@ def _infer_shape_input(op, index=0):
         raise ValueError(f"Shape must be rank 1 but is rank {s.shape.ndims}")
     value = constant_value(s)
     if value is not None and np.any(np.asarray(value) < 0):
-        raise ValueError(f"shape {list(np.ravel(value))} has negative dimensions")
+        raise ValueError(f"shape {np.ravel(value).tolist()} has negative dimensions")
     return constant_value_as_shape(s).as_tuple()
 
 
