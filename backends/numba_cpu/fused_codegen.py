@@ -199,7 +199,17 @@ class FusedKernel:
 
     def _plan(self, inputs):
         """A closure running this kernel for inputs of these shapes, with all decisions made once."""
-        out_shape = tuple(np.broadcast_shapes(*[x.shape for x in inputs])) if inputs else ()
+        try:
+            out_shape = tuple(np.broadcast_shapes(*[x.shape for x in inputs])) if inputs else ()
+        except ValueError:
+            from graphdl import errors
+
+            described = ", ".join(f"'{t.name}' {tuple(x.shape)}" for t, x in zip(self.op.inputs, inputs))
+            members = ", ".join(f"'{ins.name}' ({ins.op_type})" for ins in self.instructions)
+            raise errors.InvalidArgumentError(
+                None, self.op,
+                f"Incompatible shapes: {described} cannot be broadcast together in the ops {members}.",
+            ) from None
         total = int(np.prod(out_shape, dtype=np.int64))
         layout, split, red_shape, red_dtype = None, None, None, None
         if self.reduction is not None:
