@@ -70,6 +70,8 @@ def kernel_source(instructions, outputs, classes: str, reduction=None, layout=No
     Without a reduction, ``kernel(start, stop, inner, outs..., ins...)`` covers rows
     [start, stop). With one: "rows" writes ``red[o]`` per row, "cols" accumulates
     ``red[j]`` for columns [start, stop), "all" returns the partial reduction of its rows.
+    Every innermost loop runs from zero over slices: LLVM does not vectorize Numba loops
+    written ``range(start, stop)``.
     """
     n_in = len(classes)
     flat = all(c in "fs" for c in classes) and layout in (None, "all")
@@ -77,9 +79,8 @@ def kernel_source(instructions, outputs, classes: str, reduction=None, layout=No
     if layout in ("rows", "cols"):
         params.append("red")
     params += [f"in{i}" for i in range(n_in)]
-    element = {}
-    hoisted, per_row = [], []
-    index = "i" if flat else "base + j"
+    element, hoisted, per_row, row_views = {}, [], [], []
+    # Names of the views the innermost loop indexes with ``j``.
     for i, c in enumerate(classes):
         if c == "s":
             hoisted.append(f"x{i} = in{i}[0]")
@@ -88,44 +89,53 @@ def kernel_source(instructions, outputs, classes: str, reduction=None, layout=No
             per_row.append(f"x{i} = in{i}[o]")
             element[i] = f"x{i}"
         elif c == "r":
-            element[i] = f"in{i}[j]"
+            if layout == "cols":
+                hoisted.append(f"v{i} = in{i}[start:stop]")
+                element[i] = f"v{i}[j]"
+            else:
+                element[i] = f"in{i}[j]"
         else:
-            element[i] = f"in{i}[{index}]"
-    body = instruction_source(instructions, element) + [f"out{k}[{index}] = t{j}" for k, j in enumerate(outputs)]
+            row_views.append(f"v{i} = in{i}[base:base + width]")
+            element[i] = f"v{i}[j]"
+    row_views += [f"w{k} = out{k}[base:base + width]" for k in range(len(outputs))]
+    body = instruction_source(instructions, element) + [f"w{k}[j] = t{t}" for k, t in enumerate(outputs)]
     if reduction is not None:
         value = f"t{reduction.temp}"
-        if layout == "cols":
-            body.append(_combine(reduction.op_type, "red[j]", value))
-        else:
-            body.append(_combine(reduction.op_type, "acc", value))
+        body.append(_combine(reduction.op_type, "acc[j]" if layout == "cols" else "acc", value))
     extra = "outer, " if layout == "cols" else ""
     lines = [_HEADER, "", "@njit(**_FLAGS)", f"def kernel(start, stop, {extra}inner, {', '.join(params)}):"]
     lines += [f"    {h}" for h in hoisted]
+
+    def loop(indent, views, first_line=()):
+        pad = " " * indent
+        out = [f"{pad}{line}" for line in first_line]
+        out += [f"{pad}{v}" for v in views]
+        out.append(f"{pad}for j in range(width):")
+        out += [f"{pad}    {b}" for b in body]
+        return out
+
     if layout == "cols":
-        lines.append("    for j in range(start, stop):")
-        lines.append(f"        red[j] = {_INIT[reduction.op_type]}")
+        lines.append("    width = stop - start")
+        lines.append("    acc = red[start:stop]")
+        lines.append("    for j in range(width):")
+        lines.append(f"        acc[j] = {_INIT[reduction.op_type]}")
         lines.append("    for o in range(outer):")
         lines += [f"        {p}" for p in per_row]
-        lines.append("        base = o * inner")
-        lines.append("        for j in range(start, stop):")
-        lines += [f"            {b}" for b in body]
+        lines += loop(8, row_views, ["base = o * inner + start"])
         if reduction.op_type == "Mean":
-            lines.append("    for j in range(start, stop):")
-            lines.append("        red[j] = red[j] / outer")
+            lines.append("    for j in range(width):")
+            lines.append("        acc[j] = acc[j] / outer")
         return "\n".join(lines) + "\n"
     if layout == "all":
         lines.append(f"    acc = {_INIT[reduction.op_type]}")
     if flat:
-        lines.append("    for i in range(start, stop):")
-        lines += [f"        {b}" for b in body]
+        lines += loop(4, row_views, ["base = start", "width = stop - start"])
     else:
+        lines.append("    width = inner")
         lines.append("    for o in range(start, stop):")
         lines += [f"        {p}" for p in per_row]
-        lines.append("        base = o * inner")
-        if layout == "rows":
-            lines.append(f"        acc = {_INIT[reduction.op_type]}")
-        lines.append("        for j in range(inner):")
-        lines += [f"            {b}" for b in body]
+        first = ["base = o * inner"] + ([f"acc = {_INIT[reduction.op_type]}"] if layout == "rows" else [])
+        lines += loop(8, row_views, first)
         if layout == "rows":
             finish = "acc / inner" if reduction.op_type == "Mean" else "acc"
             lines.append(f"        red[o] = {finish}")
