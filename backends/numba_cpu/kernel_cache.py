@@ -30,6 +30,14 @@ def cache_dir() -> Path:
     return Path(base) / "graphdl"
 
 
+def cache_tag() -> str:
+    """Distinguishes compiled code of different graphdl versions and fast-math sources."""
+    from graphdl import __version__
+
+    digest = hashlib.sha256(_FASTMATH_SOURCE.read_bytes()).hexdigest()[:8]
+    return f"{__version__}-{numba.__version__}-{digest}"
+
+
 def _source_key(source: str) -> str:
     digest = hashlib.sha256()
     digest.update(source.encode())

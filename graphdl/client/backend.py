@@ -63,7 +63,7 @@ def available_backends() -> list[str]:
 
 def default_backend_name() -> str:
     """``GRAPHDL_BACKEND`` if set, else the default backend."""
-    return os.environ.get("GRAPHDL_BACKEND", "reference")
+    return os.environ.get("GRAPHDL_BACKEND", "numba")
 
 
 def get_backend(backend=None) -> Backend:

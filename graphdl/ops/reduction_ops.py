@@ -218,8 +218,10 @@ def _mean_kernel(ctx, x, axes):
     if x.dtype.kind in "iu":
         if count == 0:
             return np.zeros_like(total)
-        # C-style integer division (truncation toward zero), as TF's integer mean.
-        return (np.sign(total) * (np.abs(total) // count)).astype(x.dtype)
+        # C-style integer division (truncation toward zero), as TF's integer mean; the count
+        # may not fit the input dtype (300 int8 values), so divide in int64.
+        wide = total.astype(np.int64)
+        return (np.sign(wide) * (np.abs(wide) // count)).astype(x.dtype)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.asarray(total / x.dtype.type(count), dtype=x.dtype)
 

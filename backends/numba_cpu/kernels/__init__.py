@@ -5,4 +5,7 @@ op type its NumPy implementation explicitly.
 """
 
 from graphdl.backends.numba_cpu.kernels import fused  # noqa: F401
+from graphdl.backends.numba_cpu.kernels import training  # noqa: F401
+from graphdl.backends.numba_cpu.kernels import state  # noqa: F401
+from graphdl.backends.numba_cpu.kernels import matmul, nn, reductions  # noqa: F401
 from graphdl.backends.numba_cpu.kernels import numpy_ops  # noqa: F401  (must stay last)
