@@ -197,6 +197,21 @@ class FusedKernel:
         self._plans: dict = {}
         self.sources: dict = {}
 
+    def _shape_error(self, inputs):
+        """The error the member ops themselves give for these inputs (e.g. BiasAdd's), naming them."""
+        from graphdl import errors
+        from graphdl.ops.fused_ops import run_instructions
+
+        members = ", ".join(f"'{ins.name}' ({ins.op_type})" for ins in self.instructions)
+        try:
+            run_instructions(self.instructions, self.outputs, inputs, self.op)
+        except (ValueError, IndexError) as e:
+            return errors.InvalidArgumentError(None, self.op, f"{e} (in the fused ops {members})")
+        described = ", ".join(f"'{t.name}' {tuple(x.shape)}" for t, x in zip(self.op.inputs, inputs))
+        return errors.InvalidArgumentError(
+            None, self.op, f"Incompatible shapes: {described} cannot be broadcast together in the ops {members}."
+        )
+
     def generic_sources(self) -> dict:
         """The source for all-full-size inputs (what runs before shapes are known)."""
         n = len(self.op.inputs)
@@ -212,14 +227,7 @@ class FusedKernel:
         try:
             out_shape = tuple(np.broadcast_shapes(*[x.shape for x in inputs])) if inputs else ()
         except ValueError:
-            from graphdl import errors
-
-            described = ", ".join(f"'{t.name}' {tuple(x.shape)}" for t, x in zip(self.op.inputs, inputs))
-            members = ", ".join(f"'{ins.name}' ({ins.op_type})" for ins in self.instructions)
-            raise errors.InvalidArgumentError(
-                None, self.op,
-                f"Incompatible shapes: {described} cannot be broadcast together in the ops {members}.",
-            ) from None
+            raise self._shape_error(inputs) from None
         total = int(np.prod(out_shape, dtype=np.int64))
         layout, split, red_shape, red_dtype = None, None, None, None
         if self.reduction is not None:

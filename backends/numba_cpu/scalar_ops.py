@@ -166,8 +166,12 @@ def is_fusible(op) -> bool:
     """Whether the fusion pass may put ``op`` into a generated elementwise loop."""
     if op.type not in SCALAR_OPS:
         return False
-    if op.type == "BiasAdd" and op.attrs.get("data_format", "NHWC") not in ("NHWC", "N...C", None):
-        return False  # NCHW bias does not broadcast like NumPy
+    if op.type == "BiasAdd":
+        if op.attrs.get("data_format", "NHWC") not in ("NHWC", "N...C", None):
+            return False  # NCHW bias does not broadcast like NumPy
+        bias = op.inputs[1].shape.as_tuple()
+        if bias is None or bias[-1] in (None, 1):
+            return False  # NumPy would broadcast a size-1 bias that BiasAdd must reject
     dtype = op.outputs[0].dtype
     if op.type in _FLOAT_ONLY and not dtype.is_floating:
         return False
