@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 
+import numpy as np
+
 from graphdl.client.backend import CompileOptions, get_backend
 from graphdl.client.config import disabled_passes
 from graphdl.client.fetches import FetchStructure, convert_feed_value, resolve_feed_key
@@ -52,6 +54,7 @@ class BaseSession:
         self._state = SessionState()
         self._executables: dict = {}
         self._structures: dict = {}
+        self._feed_specs: dict = {}
         self._closed = False
         self._default_contexts: list = []
 
@@ -99,15 +102,30 @@ class BaseSession:
 
     def _convert_feeds(self, feed_dict) -> dict:
         feeds = {}
-        graph = self._graph
+        specs = self._feed_specs
         for key, value in feed_dict.items():
-            if type(key) is Tensor and key.graph is graph:
-                tensor = key
-            else:
-                if isinstance(key, tuple) and not hasattr(key, "_as_graph_element"):
-                    raise TypeError(f"feed_dict keys must be Tensors, Variables or tensor names, got the tuple {key!r}")
-                tensor = resolve_feed_key(graph, key)
+            spec = specs.get(key) if type(key) is Tensor else None
+            if spec is not None:
+                tensor, np_dtype, rank, known_dims = spec
+                # Fast path: an array of the right dtype whose known dims match needs no conversion.
+                if (
+                    type(value) is np.ndarray
+                    and value.dtype == np_dtype
+                    and value.ndim == rank
+                    and all(value.shape[i] == d for i, d in known_dims)
+                ):
+                    feeds[tensor] = value
+                    continue
+                feeds[tensor] = convert_feed_value(tensor, value)
+                continue
+            if isinstance(key, tuple) and not hasattr(key, "_as_graph_element"):
+                raise TypeError(f"feed_dict keys must be Tensors, Variables or tensor names, got the tuple {key!r}")
+            tensor = resolve_feed_key(self._graph, key)
             feeds[tensor] = convert_feed_value(tensor, value)
+            dims = tensor.shape.as_tuple()
+            if type(key) is Tensor and dims is not None:
+                known = tuple((i, d) for i, d in enumerate(dims) if d is not None)
+                specs[key] = (tensor, tensor.dtype.np, len(dims), known)
         return feeds
 
     def _executable_for(self, structure: FetchStructure, feed_tensors):
