@@ -9,6 +9,7 @@ from graphdl.client.backend import Backend, Executable
 from graphdl.client.program import Program
 from graphdl.client.state import SessionState, Uninitialized
 from graphdl.framework.op_def import get_op_def
+from graphdl.framework.tensor_shape import shape_fits
 
 
 class KernelContext:
@@ -103,10 +104,7 @@ def _checked(value, tensor):
     value = np.asarray(value)
     if value.dtype != tensor.dtype.np:
         value = value.astype(tensor.dtype.np)
-    dims = tensor.shape.as_tuple()
-    if dims is not None and (
-        len(dims) != value.ndim or any(d is not None and d != s for d, s in zip(dims, value.shape))
-    ):
+    if not shape_fits(tensor.shape.as_tuple(), value.shape):
         raise errors.InvalidArgumentError(
             None, tensor.op,
             f"Op '{tensor.op.name}' ({tensor.op.type}) produced a value of shape {value.shape} for "

@@ -8,7 +8,7 @@ import numpy as np
 
 from graphdl import errors
 from graphdl.framework.operation import Operation, Tensor
-from graphdl.framework.tensor_shape import format_shape
+from graphdl.framework.tensor_shape import format_shape, shape_fits
 
 
 class FetchStructure:
@@ -120,10 +120,7 @@ def convert_feed_value(tensor: Tensor, value) -> np.ndarray:
             None, tensor.op,
             f"Cannot feed value {_short(value)} to Tensor '{tensor.name}' of dtype {tensor.dtype.name}: {e}",
         ) from None
-    dims = tensor.shape.as_tuple()
-    if dims is not None and (
-        len(dims) != array.ndim or any(d is not None and d != s for d, s in zip(dims, array.shape))
-    ):
+    if not shape_fits(tensor.shape.as_tuple(), array.shape):
         raise errors.InvalidArgumentError(
             None, tensor.op,
             f"Cannot feed value of shape {format_shape(array.shape)} for Tensor '{tensor.name}', "

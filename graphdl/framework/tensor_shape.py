@@ -279,3 +279,8 @@ def format_shape(dims) -> str:
         return "<unknown>"
     inner = ", ".join("?" if d is None else str(d) for d in dims)
     return f"({inner},)" if len(dims) == 1 else f"({inner})"
+
+
+def shape_fits(dims, shape) -> bool:
+    """Whether a concrete ``shape`` satisfies static ``dims`` (a tuple with None, or None for any rank)."""
+    return dims is None or (len(dims) == len(shape) and all(d is None or d == s for d, s in zip(dims, shape)))
