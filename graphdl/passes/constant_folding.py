@@ -1,6 +1,6 @@
 """Constant folding: pure ops whose inputs are all constants are evaluated once, at compile time.
 
-``Shape``, ``Size`` and ``Rank`` of a tensor whose static shape is fully known are folded
+``Shape``, ``Size``, ``Rank``, ``ZerosLike`` and ``OnesLike`` of a tensor whose static shape is fully known are folded
 too, whatever computes the tensor, when dropping that computation loses no side effect.
 """
 
@@ -23,7 +23,16 @@ _SHAPE_OPS = {
     "Shape": lambda op, dims: np.asarray(dims, dtype=op.attrs["out_type"].np),
     "Size": lambda op, dims: np.asarray(int(np.prod(dims, dtype=np.int64)), dtype=op.attrs["out_type"].np),
     "Rank": lambda op, dims: np.asarray(len(dims), dtype=np.int32),
+    # Small only: a large all-zeros constant would bloat the program (see MAX_EXPANDED_ELEMENTS).
+    "ZerosLike": lambda op, dims: _filled(op, dims, 0),
+    "OnesLike": lambda op, dims: _filled(op, dims, 1),
 }
+
+
+def _filled(op, dims, value):
+    if int(np.prod(dims, dtype=np.int64)) > MAX_EXPANDED_ELEMENTS:
+        return None
+    return np.full(dims, value, dtype=op.outputs[0].dtype.np)
 
 
 class _FoldingContext:
@@ -84,7 +93,8 @@ def _fold_static_shape(builder, op):
     x = op.inputs[0]
     if not x.shape.is_fully_defined() or not builder.side_effects.droppable(x):
         return None
-    return [fold(op, tuple(x.shape.as_list()))]
+    value = fold(op, tuple(x.shape.as_list()))
+    return None if value is None else [value]
 
 
 def _evaluate(builder, op):

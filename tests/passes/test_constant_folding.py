@@ -258,3 +258,21 @@ def test_fed_intermediate_cuts_folding():
     assert changes == []
     assert op_types(folded) == {"AddV2": 1, "Const": 1}
     np.testing.assert_array_equal(run(folded, [np.array([10.0, 20.0], np.float32)])[0], [11.0, 21.0])
+
+
+def test_ones_like_of_a_static_tensor_folds_and_frees_the_mean_gradient():
+    import graphdl as tf
+    from graphdl.client.program import prune
+    from graphdl.passes.constant_folding import fold_constants
+
+    x = tf.placeholder(tf.float32, [4, 3])
+    loss = tf.reduce_mean(tf.square(x))
+    (grad,) = tf.gradients(loss, [x])
+    program = prune(tf.get_default_graph(), [grad], [x], [])
+    folded, changes = fold_constants(program)
+    kinds = {op.type for op in folded.ops}
+    assert "OnesLike" not in kinds and "BroadcastTo" not in kinds
+    assert any("OnesLike" in c for c in changes)
+    values = np.arange(12, dtype=np.float32).reshape(4, 3)
+    with tf.Session(backend="numba") as sess:
+        np.testing.assert_allclose(sess.run(grad, {x: values}), 2 * values / 12, rtol=1e-6)
