@@ -15,6 +15,9 @@ import numpy as np
 from graphdl.backends.numba_cpu.kernel_registry import buffer_pool, register_kernel
 
 _MATMUL_MIN_FLOPS = 1 << 20
+# A large output with a short inner dimension (the gradient (128, 10) x (10, 512)) is also
+# faster through np.matmul: 48 us vs 63 us for np.dot.
+_MATMUL_MIN_OUTPUT = 1 << 12
 
 
 @register_kernel("MatMul", implementation="blas")
@@ -31,7 +34,7 @@ def matmul_kernel(op, state):
             b = b.T
         m, n = a.shape[0], b.shape[1]
         out = take((m, n), dtype)
-        if m * n * b.shape[0] < _MATMUL_MIN_FLOPS:
+        if m * n * b.shape[0] < _MATMUL_MIN_FLOPS and m * n < _MATMUL_MIN_OUTPUT:
             dot(a, b, out)
         else:
             matmul(a, b, out=out)
