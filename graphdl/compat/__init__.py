@@ -1,0 +1,1 @@
+"""Compatibility namespaces: ``graphdl.compat.v1`` is TF1's API (``import graphdl.compat.v1 as tf``)."""
