@@ -47,7 +47,7 @@ from graphdl.ops.random_ops import *  # noqa: F401,F403
 from graphdl.ops.linalg_ops import *  # noqa: F401,F403
 from graphdl.initializers import *  # noqa: F401,F403
 from graphdl.variable_scope import *  # noqa: F401,F403
-from graphdl import initializers, losses, math, nn, random, train  # noqa: F401,E402
+from graphdl import initializers, layers, losses, math, nn, random, train  # noqa: F401,E402
 from graphdl.variables import (
     Variable, global_variables, global_variables_initializer, initialize_all_variables, is_variable_initialized,
     local_variables, local_variables_initializer, model_variables, trainable_variables, variables_initializer,

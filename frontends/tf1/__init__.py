@@ -18,7 +18,6 @@ from graphdl.framework.tensor_shape import dimension_value
 # Namespaces and functions of TF1 that graphdl does not provide yet, with what to use instead.
 NOT_YET_SUPPORTED = {
     "summary": "TensorBoard summaries are not supported yet",
-    "layers": "tf.layers is not supported yet; build layers from tf.matmul, tf.nn and tf.get_variable",
     "contrib": "tf.contrib is not supported yet",
     "data": "tf.data input pipelines are not supported yet; feed NumPy batches through feed_dict",
     "image": "tf.image is not supported yet",
