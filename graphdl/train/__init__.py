@@ -19,6 +19,7 @@ from graphdl.train.optimizers import (
     ProximalGradientDescentOptimizer,
     RMSPropOptimizer,
 )
+from graphdl.train.saver import Saver, checkpoint_exists, get_checkpoint_state, latest_checkpoint
 from graphdl.train.training_util import (
     assert_global_step,
     create_global_step,
@@ -36,15 +37,19 @@ __all__ = [
     "Optimizer",
     "ProximalGradientDescentOptimizer",
     "RMSPropOptimizer",
+    "Saver",
     "assert_global_step",
+    "checkpoint_exists",
     "cosine_decay",
     "cosine_decay_restarts",
     "create_global_step",
     "exponential_decay",
+    "get_checkpoint_state",
     "get_global_step",
     "get_or_create_global_step",
     "global_step",
     "inverse_time_decay",
+    "latest_checkpoint",
     "natural_exp_decay",
     "piecewise_constant",
     "polynomial_decay",
