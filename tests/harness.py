@@ -14,8 +14,8 @@ gradient of ``sum(w * output)`` (``w`` fixed random weights) for its float input
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import pytest
@@ -150,9 +150,8 @@ def op_types_of(case: OpCase) -> set:
     with graph.as_default():
         phs = [graphdl.placeholder(graphdl.as_dtype(np.asarray(a).dtype), list(np.shape(a))) for a in case.inputs]
         outs = [o for o in _as_list(case.build(*phs)) if o.dtype.is_floating]
-        if case.grad:
-            if outs:
-                graphdl.gradients([graphdl.reduce_sum(o) for o in outs], phs)
+        if case.grad and outs:
+            graphdl.gradients([graphdl.reduce_sum(o) for o in outs], phs)
     return {op.type for op in graph.get_operations()}
 
 
@@ -162,3 +161,18 @@ def randn(*shape, seed=0, dtype=np.float32):
 
 def uniform(low, high, *shape, seed=0, dtype=np.float32):
     return np.random.default_rng(seed + sum(shape) + 7).uniform(low, high, shape).astype(dtype)
+
+
+def gradient_values(case, shape_of):
+    """The gradient of ``sum(out**2)`` for every float input, with placeholders shaped by ``shape_of(array)``."""
+    inputs = [np.asarray(a).astype(np.float64) if np.asarray(a).dtype.kind == "f" else np.asarray(a)
+              for a in case.inputs]
+    graph = graphdl.Graph()
+    with graph.as_default():
+        phs = [graphdl.placeholder(graphdl.as_dtype(a.dtype), shape_of(a)) for a in inputs]
+        result = case.build(*phs)
+        outs = [o for o in (result if isinstance(result, list) else [result]) if o.dtype.is_floating]
+        loss = graphdl.add_n([graphdl.reduce_sum(o * o) for o in outs])
+        wrt = [p for p, a in zip(phs, inputs) if a.dtype.kind == "f"]
+        with graphdl.Session(graph=graph) as sess:
+            return sess.run(graphdl.gradients(loss, wrt), dict(zip(phs, inputs)))

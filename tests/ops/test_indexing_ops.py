@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from harness import OpCase, make_op_tests, randn
+from harness import OpCase, gradient_values, make_op_tests, randn
 
 import graphdl
 from graphdl.framework.strided_slice_spec import evaluate_strided_slice
@@ -329,21 +329,6 @@ def test_strided_slice_spec_length_mismatch():
         graphdl.strided_slice(x, [0, 0], [1], [1, 1])
     with pytest.raises(ValueError, match=r"strides\[0\] must be non-zero"):
         graphdl.strided_slice(x, [0], [1], [0])
-
-
-def gradient_values(case, shape_of):
-    """The gradient of ``sum(out**2)`` for every float input, with placeholders shaped by ``shape_of(array)``."""
-    inputs = [np.asarray(a).astype(np.float64) if np.asarray(a).dtype.kind == "f" else np.asarray(a)
-              for a in case.inputs]
-    graph = graphdl.Graph()
-    with graph.as_default():
-        phs = [graphdl.placeholder(graphdl.as_dtype(a.dtype), shape_of(a)) for a in inputs]
-        result = case.build(*phs)
-        outs = [o for o in (result if isinstance(result, list) else [result]) if o.dtype.is_floating]
-        loss = graphdl.add_n([graphdl.reduce_sum(o * o) for o in outs])
-        wrt = [p for p, a in zip(phs, inputs) if a.dtype.kind == "f"]
-        with graphdl.Session(graph=graph) as sess:
-            return sess.run(graphdl.gradients(loss, wrt), dict(zip(phs, inputs)))
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.grad], ids=[c.id for c in CASES if c.grad])
