@@ -45,6 +45,7 @@ from graphdl.ops.indexing_ops import *  # noqa: F401,F403
 from graphdl.ops.layout_ops import *  # noqa: F401,F403
 from graphdl.ops.random_ops import *  # noqa: F401,F403
 from graphdl.ops.linalg_ops import *  # noqa: F401,F403
+from graphdl.ops import fused_ops as _fused_ops  # noqa: F401,E402  (ops the compiler creates)
 from graphdl.initializers import *  # noqa: F401,F403
 from graphdl.variable_scope import *  # noqa: F401,F403
 from graphdl import initializers, layers, losses, math, nn, random, train  # noqa: F401,E402
