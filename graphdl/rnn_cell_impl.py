@@ -20,6 +20,7 @@ from graphdl.framework.graph import get_default_graph
 from graphdl.framework.operation import Tensor
 from graphdl.framework.ops import convert_to_tensor, name_scope
 from graphdl.framework.tensor_shape import TensorShape
+from graphdl.ops.gru_ops import gru_block_cell_gates, gru_block_cell_update
 from graphdl.ops.rnn_ops import lstm_block_cell_update
 
 __all__ = [
@@ -308,6 +309,12 @@ class GRUCell(LayerRNNCell):
     def call(self, inputs, state):
         _, _, _, layout_ops, math_ops, matmul_ops, nn_ops = _ops()
         inputs = self._check_inputs("GRUCell", inputs, state)
+        if _fused_update_applies(self._activation, 0.0, state):
+            r_state, u = gru_block_cell_gates(
+                matmul_ops.matmul(layout_ops.concat([inputs, state], 1), self._gate_kernel), self._gate_bias, state)
+            candidate = matmul_ops.matmul(layout_ops.concat([inputs, r_state], 1), self._candidate_kernel)
+            new_h = gru_block_cell_update(candidate, self._candidate_bias, u, state)
+            return new_h, new_h
         gate_inputs = nn_ops.bias_add(
             matmul_ops.matmul(layout_ops.concat([inputs, state], 1), self._gate_kernel), self._gate_bias)
         value = math_ops.sigmoid(gate_inputs)
@@ -333,7 +340,7 @@ def _lstm_state(cell, state, num_units, h_depth, state_is_tuple):
 
 
 def _fused_update_applies(activation, forget_bias, c_prev) -> bool:
-    """Whether the cell's elementwise update can be the fused ``LSTMBlockCellUpdate`` op (tanh, a number forget_bias)."""
+    """Whether a cell's elementwise update can be a fused op (LSTM/GRU block cell): tanh, a number forget_bias."""
     from graphdl.ops import math_ops
 
     return (activation is math_ops.tanh and isinstance(forget_bias, (int, float))

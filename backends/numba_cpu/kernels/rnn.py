@@ -1,4 +1,4 @@
-"""The fused LSTM cell update and its gradient (``graphdl/ops/rnn_ops.py``) as single compiled loops.
+"""The fused LSTM and GRU cell updates and their gradients (``graphdl/ops/rnn_ops.py``, ``gru_ops.py``) as compiled loops.
 
 One pass over ``[batch, units]`` reads the four gate pre-activations of a unit, adds the
 bias, applies the activations (the vectorizable float32 ``fsigmoid``/``ftanh`` of
@@ -18,6 +18,7 @@ from graphdl.backends.numba_cpu.fastmath import fsigmoid, ftanh
 from graphdl.backends.numba_cpu.kernel_cache import compile_kernel
 from graphdl.backends.numba_cpu.kernel_registry import buffer_pool, numpy_kernel, register_kernel
 from graphdl.backends.numba_cpu.kernels.reductions import NUMBA_DTYPES
+from graphdl.ops.gru_ops import check_gates_shapes, check_update_shapes
 from numba import njit, types
 from numba.core.errors import NumbaIRAssumptionWarning
 from numba.extending import overload
@@ -160,5 +161,128 @@ def lstm_block_cell_update_grad_kernel(op, state):
         d_gates, d_c_prev = take(act.shape, dtype), take(c_prev.shape, dtype)
         kernel(_c(c_prev), _c(new_c), _c(act), _c(d_new_c), _c(d_new_h), d_gates, d_c_prev)
         return d_gates, d_c_prev
+
+    return update_grad
+
+
+# The GRU cell's two elementwise stages (graphdl/ops/gru_ops.py) and their gradients.
+
+@njit(**_FLAGS)
+def _gru_gates(gates, bias, h_prev, r_h, u_out, r_out):
+    rows, units = h_prev.shape
+    br, bu = bias[:units], bias[units:]
+    for row in range(rows):
+        g, h = gates[row], h_prev[row]
+        gr, gu = g[:units], g[units:]
+        rh, uo, ro = r_h[row], u_out[row], r_out[row]
+        for k in range(units):
+            r = _sigmoid(gr[k] + br[k])
+            ro[k] = r
+            rh[k] = r * h[k]
+            uo[k] = _sigmoid(gu[k] + bu[k])
+
+
+@njit(**_FLAGS)
+def _gru_gates_grad(h_prev, r_in, u_in, d_rh, d_u, d_gates, d_h_prev):
+    rows, units = h_prev.shape
+    one = h_prev.dtype.type(1)
+    for row in range(rows):
+        h, r, u, drh, du, dh = h_prev[row], r_in[row], u_in[row], d_rh[row], d_u[row], d_h_prev[row]
+        d = d_gates[row]
+        dr, dub = d[:units], d[units:]
+        for k in range(units):
+            dr[k] = drh[k] * h[k] * r[k] * (one - r[k])
+            dub[k] = du[k] * u[k] * (one - u[k])
+            dh[k] = drh[k] * r[k]
+
+
+@njit(**_FLAGS)
+def _gru_update(candidate, bias, u_in, h_prev, new_h, c_out):
+    rows, units = h_prev.shape
+    one = h_prev.dtype.type(1)
+    for row in range(rows):
+        cand, u, h, nh, co = candidate[row], u_in[row], h_prev[row], new_h[row], c_out[row]
+        for k in range(units):
+            c = _tanh(cand[k] + bias[k])
+            co[k] = c
+            nh[k] = u[k] * h[k] + (one - u[k]) * c
+
+
+@njit(**_FLAGS)
+def _gru_update_grad(u_in, h_prev, c_in, d_new_h, d_candidate, d_u, d_h_prev):
+    rows, units = h_prev.shape
+    one = h_prev.dtype.type(1)
+    for row in range(rows):
+        u, h, c, dnh = u_in[row], h_prev[row], c_in[row], d_new_h[row]
+        dc, du, dh = d_candidate[row], d_u[row], d_h_prev[row]
+        for k in range(units):
+            dc[k] = dnh[k] * (one - u[k]) * (one - c[k] * c[k])
+            du[k] = dnh[k] * (h[k] - c[k])
+            dh[k] = dnh[k] * u[k]
+
+
+@register_kernel("GRUBlockCellGates")
+def gru_block_cell_gates_kernel(op, state):
+    if not _supported(op):
+        return numpy_kernel(op, state)
+    take = buffer_pool(state).take
+    dtype = np.dtype(op.inputs[0].dtype.np)
+    kernel = _Compiled(_gru_gates)
+
+    def gates_kernel(gates, bias, h_prev):
+        check_gates_shapes(op, gates, bias, h_prev)
+        r_h, u, r = take(h_prev.shape, dtype), take(h_prev.shape, dtype), take(h_prev.shape, dtype)
+        kernel(_c(gates), _c(bias), _c(h_prev), r_h, u, r)
+        return r_h, u, r
+
+    return gates_kernel
+
+
+@register_kernel("GRUBlockCellGatesGrad")
+def gru_block_cell_gates_grad_kernel(op, state):
+    if not _supported(op):
+        return numpy_kernel(op, state)
+    take = buffer_pool(state).take
+    dtype = np.dtype(op.inputs[0].dtype.np)
+    kernel = _Compiled(_gru_gates_grad)
+
+    def gates_grad(h_prev, r, u, d_rh, d_u):
+        rows, units = h_prev.shape
+        d_gates, d_h_prev = take((rows, 2 * units), dtype), take(h_prev.shape, dtype)
+        kernel(_c(h_prev), _c(r), _c(u), _c(d_rh), _c(d_u), d_gates, d_h_prev)
+        return d_gates, d_h_prev
+
+    return gates_grad
+
+
+@register_kernel("GRUBlockCellUpdate")
+def gru_block_cell_update_kernel(op, state):
+    if not _supported(op):
+        return numpy_kernel(op, state)
+    take = buffer_pool(state).take
+    dtype = np.dtype(op.inputs[0].dtype.np)
+    kernel = _Compiled(_gru_update)
+
+    def update(candidate, bias, u, h_prev):
+        check_update_shapes(op, candidate, bias, u, h_prev)
+        new_h, c = take(h_prev.shape, dtype), take(h_prev.shape, dtype)
+        kernel(_c(candidate), _c(bias), _c(u), _c(h_prev), new_h, c)
+        return new_h, c
+
+    return update
+
+
+@register_kernel("GRUBlockCellUpdateGrad")
+def gru_block_cell_update_grad_kernel(op, state):
+    if not _supported(op):
+        return numpy_kernel(op, state)
+    take = buffer_pool(state).take
+    dtype = np.dtype(op.inputs[0].dtype.np)
+    kernel = _Compiled(_gru_update_grad)
+
+    def update_grad(u, h_prev, c, d_new_h):
+        outs = tuple(take(h_prev.shape, dtype) for _ in range(3))
+        kernel(_c(u), _c(h_prev), _c(c), _c(d_new_h), *outs)
+        return outs
 
     return update_grad
