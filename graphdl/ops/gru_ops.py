@@ -60,7 +60,7 @@ def _infer_gates(op):
     bias_dims = bias.shape.as_tuple()
     if bias_dims is not None and len(bias_dims) != 1:
         raise ValueError(f"GRUBlockCellGates '{op.name}': b_ru must be a vector [2 * units], got shape {bias.shape}")
-    half = lambda n: None if n is None else n / 2  # noqa: E731
+    half = lambda n: None if n is None else n / 2
     units = _merge(op, "units of gates [B, 2H], b_ru [2H] and h_prev [B, H]", half(gc), units,
                    half(bias_dims[0]) if bias_dims else None)
     if units is not None and units != int(units):

@@ -18,10 +18,11 @@ from graphdl.backends.numba_cpu.fastmath import fsigmoid, ftanh
 from graphdl.backends.numba_cpu.kernel_cache import compile_kernel
 from graphdl.backends.numba_cpu.kernel_registry import buffer_pool, numpy_kernel, register_kernel
 from graphdl.backends.numba_cpu.kernels.reductions import NUMBA_DTYPES
-from graphdl.ops.gru_ops import check_gates_shapes, check_update_shapes
 from numba import njit, types
 from numba.core.errors import NumbaIRAssumptionWarning
 from numba.extending import overload
+
+from graphdl.ops.gru_ops import check_gates_shapes, check_update_shapes
 
 _FLAGS = {"cache": True, "nogil": True, "error_model": "numpy", "fastmath": {"contract", "afn", "arcp"}}
 
