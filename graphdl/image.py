@@ -1,4 +1,4 @@
-"""The ``tf.image`` namespace: resizing (``resize_images``, ``resize_bilinear``, ``resize_nearest_neighbor``)."""
+"""The ``tf.image`` namespace: resizing (``resize_images`` and the bilinear, nearest, bicubic and area resizes)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from graphdl.framework.constant_value import constant_value
 from graphdl.framework.ops import convert_to_tensor, name_scope
 from graphdl.ops.image_ops import resize_op
 
-__all__ = ["ResizeMethod", "resize", "resize_bilinear", "resize_images", "resize_nearest_neighbor"]
+__all__ = ["ResizeMethod", "resize", "resize_area", "resize_bicubic", "resize_bilinear", "resize_images",
+           "resize_nearest_neighbor"]
 
 
 class ResizeMethod:
@@ -22,6 +23,8 @@ class ResizeMethod:
 
 _METHOD_NAMES = {"bilinear": ResizeMethod.BILINEAR, "nearest": ResizeMethod.NEAREST_NEIGHBOR,
                  "bicubic": ResizeMethod.BICUBIC, "area": ResizeMethod.AREA}
+_METHOD_OPS = {ResizeMethod.BILINEAR: "ResizeBilinear", ResizeMethod.NEAREST_NEIGHBOR: "ResizeNearestNeighbor",
+               ResizeMethod.BICUBIC: "ResizeBicubic", ResizeMethod.AREA: "ResizeArea"}
 
 
 def resize_bilinear(images, size, align_corners=False, name=None, half_pixel_centers=False):
@@ -43,20 +46,28 @@ def _aspect_size(height, width, new_height, new_width):
     return int(np.round(height * factor)), int(np.round(width * factor))
 
 
+def resize_bicubic(images, size, align_corners=False, name=None, half_pixel_centers=False):
+    """Resize 4-D NHWC ``images`` to ``size`` by bicubic interpolation, TF's 4-tap cubic (op ResizeBicubic)."""
+    return resize_op("ResizeBicubic", images, size, align_corners, half_pixel_centers, name)
+
+
+def resize_area(images, size, align_corners=False, name=None):
+    """Resize 4-D NHWC ``images`` to ``size`` by averaging the input area under each output pixel (op ResizeArea)."""
+    return resize_op("ResizeArea", images, size, align_corners, False, name)
+
+
 def resize_images(images, size, method=ResizeMethod.BILINEAR, align_corners=False, preserve_aspect_ratio=False,
                   name=None):
     """Resize 3-D (one image, HWC) or 4-D (NHWC) ``images`` to ``size`` = [new_height, new_width].
 
-    ``method`` is a ``ResizeMethod`` (BILINEAR, NEAREST_NEIGHBOR) or its name ("bilinear", "nearest").
-    Bilinear results are float32; nearest-neighbour keeps the dtype. When the new size equals the
+    ``method`` is a ``ResizeMethod`` (BILINEAR, NEAREST_NEIGHBOR, BICUBIC, AREA) or its name ("bilinear",
+    "nearest", "bicubic", "area"). Nearest-neighbour keeps the dtype; the other methods return float32. When the new size equals the
     static input size the images are returned unchanged, as TF1 does.
     """
     method = _METHOD_NAMES.get(method, method) if isinstance(method, str) else method
-    if method not in (ResizeMethod.BILINEAR, ResizeMethod.NEAREST_NEIGHBOR):
-        if method in (ResizeMethod.BICUBIC, ResizeMethod.AREA):
-            raise NotImplementedError(f"resize_images: method {method} (BICUBIC/AREA) is not implemented; "
-                                      "use BILINEAR or NEAREST_NEIGHBOR")
-        raise ValueError(f"resize_images: unknown resize method {method!r}")
+    if method not in _METHOD_OPS:
+        raise ValueError(f"resize_images: unknown resize method {method!r}; use a tf.image.ResizeMethod "
+                         f"({', '.join(_METHOD_NAMES)})")
     with name_scope(name, "resize", [images, size]):
         images = convert_to_tensor(images, name="images")
         rank = images.shape.ndims
@@ -81,8 +92,7 @@ def resize_images(images, size, method=ResizeMethod.BILINEAR, align_corners=Fals
             size = convert_to_tensor(known)
         if known is not None and (height, width) == (int(known[0]), int(known[1])):
             return images if is_batch else squeeze(images, [0])
-        op_type = "ResizeBilinear" if method == ResizeMethod.BILINEAR else "ResizeNearestNeighbor"
-        out = resize_op(op_type, images, size, align_corners, False, None)
+        out = resize_op(_METHOD_OPS[method], images, size, align_corners, False, None)
         return out if is_batch else squeeze(out, [0])
 
 

@@ -1,4 +1,4 @@
-"""Image resizing ops: ResizeBilinear, ResizeNearestNeighbor and their gradient ops (TF1 coordinate rules).
+"""Image resizing ops: ResizeBilinear, ResizeNearestNeighbor, ResizeBicubic, ResizeArea and their gradients.
 
 Both ops take a 4-D NHWC ``images`` and a 2-element int32 ``size`` (new height, width). An
 output pixel ``i`` reads source coordinate ``i * scale`` (legacy) or ``(i + 0.5) * scale - 0.5``
@@ -7,6 +7,9 @@ output pixel ``i`` reads source coordinate ``i * scale`` (legacy) or ``(i + 0.5)
 in float32 as TF computes them. Bilinear clamps the two neighbours into the image; nearest
 floors (rounds under ``align_corners``) and clamps. ResizeBilinear returns float32 (float64
 for float64 images, so gradients can be checked in double precision; TF1 returns float32).
+Bicubic and area resizing are linear and separable: each is one [out, in] matrix per axis
+(TF's 4-tap cubic table, or each output cell's overlap with the input cells), and the gradient
+applies the transposed matrices. TF1 defines no gradient for ResizeArea; graphdl does.
 """
 
 from __future__ import annotations
@@ -48,6 +51,53 @@ def nearest_indices(out_size, in_size, align_corners, half_pixel_centers):
     idx = np.floor(src + np.float32(0.5)) if align_corners else np.floor(src)  # roundf: src >= 0 here
     idx = np.minimum(idx.astype(np.int64), in_size - 1)
     return np.maximum(idx, 0) if half_pixel_centers else idx
+
+
+_CUBIC_TABLE_SIZE = 1024
+
+
+def _cubic_coefficients(a):
+    """TF's bicubic coefficient table: Keys' kernel with parameter ``a`` sampled at 1/1024 steps, in float32."""
+    x = np.arange(_CUBIC_TABLE_SIZE + 1, dtype=np.float64) / _CUBIC_TABLE_SIZE
+    near = ((a + 2) * x - (a + 3)) * x * x + 1
+    far = ((a * (x + 1) - 5 * a) * (x + 1) + 8 * a) * (x + 1) - 4 * a
+    return near.astype(np.float32), far.astype(np.float32)
+
+
+def bicubic_matrix(out_size, in_size, align_corners, half_pixel_centers):
+    """The [out, in] interpolation matrix of one axis under TF's ResizeBicubic (4 taps, clamped at the edges).
+
+    Legacy coordinates use a = -0.75 and clamp the taps; ``half_pixel_centers`` uses Keys' a = -0.5,
+    drops taps outside the image and renormalizes the rest, as TF does.
+    """
+    scale = resize_scale(in_size, out_size, align_corners)
+    i = np.arange(out_size, dtype=np.float32)
+    src = (i + np.float32(0.5)) * scale - np.float32(0.5) if half_pixel_centers else i * scale
+    base = np.floor(src).astype(np.int64)
+    offset = np.rint((src - base) * np.float32(_CUBIC_TABLE_SIZE)).astype(np.int64)
+    near, far = _cubic_coefficients(-0.5 if half_pixel_centers else -0.75)
+    taps = np.stack([base - 1, base, base + 1, base + 2], axis=1)
+    weights = np.stack([far[offset], near[offset], near[_CUBIC_TABLE_SIZE - offset],
+                        far[_CUBIC_TABLE_SIZE - offset]], axis=1)
+    clamped = np.clip(taps, 0, in_size - 1)
+    if half_pixel_centers:
+        weights = np.where(clamped == taps, weights, np.float32(0))
+        total = weights.sum(axis=1, keepdims=True)
+        weights = np.where(np.abs(total) >= 1000 * np.finfo(np.float32).tiny, weights / total, weights)
+    matrix = np.zeros((out_size, in_size), np.float64)
+    np.add.at(matrix, (np.repeat(np.arange(out_size), 4), clamped.ravel()), weights.ravel())
+    return matrix
+
+
+def area_matrix(out_size, in_size, align_corners):
+    """The [out, in] averaging matrix of one axis under TF's ResizeArea (each output cell's overlap with the input)."""
+    scale = float(resize_scale(in_size, out_size, align_corners))
+    matrix = np.zeros((out_size, in_size), np.float64)
+    for y in range(out_size):
+        start, end = np.float32(y * scale), np.float32((y + 1) * scale)
+        for i in range(int(np.floor(start)), int(np.ceil(end))):
+            matrix[y, min(i, in_size - 1)] += (min(i + 1, end) - max(i, start)) / scale
+    return matrix
 
 
 # -- shape rules -------------------------------------------------------------------------------------------------
@@ -173,6 +223,35 @@ def _resize_nearest_grad_kernel(ctx, grads, size):
     return out
 
 
+def _resize_with_matrices(images, height_matrix, width_matrix):
+    """out[n, y, x, c] = sum over (h, w) of H[y, h] * images[n, h, w, c] * W[x, w]."""
+    dtype = np.float64 if images.dtype == np.float64 else np.float32
+    rows = np.einsum("yh,nhwc->nywc", height_matrix, images.astype(np.float64))
+    return np.einsum("xw,nywc->nyxc", width_matrix, rows).astype(dtype)
+
+
+def _bicubic_matrices(ctx, out_hw, in_hw):
+    return [bicubic_matrix(o, i, *_flags(ctx)) for o, i in zip(out_hw, in_hw)]
+
+
+def _area_matrices(ctx, out_hw, in_hw):
+    return [area_matrix(o, i, ctx.attrs["align_corners"]) for o, i in zip(out_hw, in_hw)]
+
+
+def _matrix_resize_kernel(matrices):
+    def kernel(ctx, images, size):
+        _check_runtime(ctx, images, size)
+        return _resize_with_matrices(images, *matrices(ctx, [int(v) for v in size], images.shape[1:3]))
+    return kernel
+
+
+def _matrix_resize_grad_kernel(matrices):
+    def kernel(ctx, grads, original):
+        height, width = matrices(ctx, grads.shape[1:3], original.shape[1:3])
+        return _resize_with_matrices(grads, height.T, width.T).astype(original.dtype)
+    return kernel
+
+
 # -- op definitions ---------------------------------------------------------------------------------------------------
 def _attrs_of(op):
     return {"align_corners": op.attrs["align_corners"], "half_pixel_centers": op.attrs["half_pixel_centers"]}
@@ -211,9 +290,36 @@ define_op(
                                     "ResizeNearestNeighbor"), None],
 )
 
+define_op(
+    "ResizeBicubic",
+    infer=lambda op: _infer_resize(op, _out_dtype),
+    kernel=_matrix_resize_kernel(_bicubic_matrices),
+    grad=lambda op, dy: [make_tensor("ResizeBicubicGrad", [dy, op.inputs[0]], _attrs_of(op), "ResizeBicubicGrad")
+                         if op.inputs[0].dtype.is_floating else None, None],
+)
+define_op(
+    "ResizeBicubicGrad",
+    infer=_infer_bilinear_grad,
+    kernel=_matrix_resize_grad_kernel(_bicubic_matrices),
+    grad=lambda op, g: [make_tensor("ResizeBicubic", [g, _spatial_shape(op.inputs[0])], _attrs_of(op), "ResizeBicubic"), None],
+)
+define_op(
+    "ResizeArea",
+    infer=lambda op: _infer_resize(op, _out_dtype),
+    kernel=_matrix_resize_kernel(_area_matrices),
+    grad=lambda op, dy: [make_tensor("ResizeAreaGrad", [dy, op.inputs[0]], _attrs_of(op), "ResizeAreaGrad")
+                         if op.inputs[0].dtype.is_floating else None, None],
+)
+define_op(
+    "ResizeAreaGrad",
+    infer=_infer_bilinear_grad,
+    kernel=_matrix_resize_grad_kernel(_area_matrices),
+    grad=lambda op, g: [make_tensor("ResizeArea", [g, _spatial_shape(op.inputs[0])], _attrs_of(op), "ResizeArea"), None],
+)
+
 
 def resize_op(op_type, images, size, align_corners, half_pixel_centers, name):
-    """Create a ResizeBilinear / ResizeNearestNeighbor op on 4-D ``images`` (the raw TF1 ops)."""
+    """Create a ResizeBilinear / ResizeNearestNeighbor / ResizeBicubic / ResizeArea op on 4-D NHWC ``images``."""
     images = convert_to_tensor(images, name="images")
     size = convert_to_tensor(size, dtype=dtypes.int32, name="size")
     attrs = {"align_corners": bool(align_corners), "half_pixel_centers": bool(half_pixel_centers)}

@@ -1,4 +1,4 @@
-"""tf.image resizing (ResizeBilinear, ResizeNearestNeighbor and their gradient ops) against per-pixel NumPy loops."""
+"""tf.image resizing (ResizeBilinear, ResizeNearestNeighbor, ResizeBicubic, ResizeArea, their gradients) vs NumPy loops."""
 
 import math
 
@@ -48,6 +48,63 @@ def naive_nearest(x, size, align=False, half=False):
     return out
 
 
+def _cubic_weights(t_offset, a):
+    """TF's four tap weights for table offset ``t_offset`` (of 1024), computed directly from Keys' kernel."""
+    def near(x):
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x):
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+    t, s = t_offset / 1024, (1024 - t_offset) / 1024
+    return [far(t + 1), near(t), near(s), far(s + 1)]
+
+
+def naive_bicubic(x, size, align=False, half=False):
+    """TF's CPU loop: per output pixel, 4x4 taps around floor(source) with the cubic table's weights."""
+    n, h, w, c = x.shape
+    oh, ow = size
+
+    def taps(i, scale, limit):
+        f = np.float32((i + 0.5) * scale - 0.5) if half else np.float32(i * scale)
+        base = math.floor(f)
+        weights = _cubic_weights(int(np.rint(np.float32((f - base) * 1024))), -0.5 if half else -0.75)
+        idx = [base - 1, base, base + 1, base + 2]
+        clamped = [min(max(k, 0), limit - 1) for k in idx]
+        if half:
+            weights = [wt if k == kc else 0.0 for wt, k, kc in zip(weights, idx, clamped)]
+            weights = [wt / sum(weights) for wt in weights]
+        return clamped, weights
+
+    sh, sw = _scale(h, oh, align), _scale(w, ow, align)
+    out = np.zeros((n, oh, ow, c))
+    for i in range(oh):
+        ys, wy = taps(i, sh, h)
+        for j in range(ow):
+            xs, wx = taps(j, sw, w)
+            out[:, i, j] = sum(wy[a] * wx[b] * x[:, ys[a], xs[b]] for a in range(4) for b in range(4))
+    return out.astype(np.float64 if x.dtype == np.float64 else np.float32)
+
+
+def naive_area(x, size, align=False, half=False):
+    """TF's CPU loop: each output pixel averages the input cells it covers, weighted by the overlap."""
+    n, h, w, c = x.shape
+    oh, ow = size
+    sh, sw = float(_scale(h, oh, align)), float(_scale(w, ow, align))
+    out = np.zeros((n, oh, ow, c))
+    for i in range(oh):
+        y0, y1 = float(np.float32(i * sh)), float(np.float32((i + 1) * sh))
+        for j in range(ow):
+            x0, x1 = float(np.float32(j * sw)), float(np.float32((j + 1) * sw))
+            total = 0
+            for yy in range(math.floor(y0), math.ceil(y1)):
+                for xx in range(math.floor(x0), math.ceil(x1)):
+                    area = (min(yy + 1, y1) - max(yy, y0)) * (min(xx + 1, x1) - max(xx, x0))
+                    total = total + area * x[:, min(yy, h - 1), min(xx, w - 1)]
+            out[:, i, j] = total / (sh * sw)
+    return out.astype(np.float64 if x.dtype == np.float64 else np.float32)
+
+
 def resize_case(cid, fn, naive, shape, size, align=False, half=False, **kw):
     return OpCase(cid, lambda x: fn(x, size, align_corners=align, half_pixel_centers=half), [randn(*shape)],
                   lambda x: naive(x, size, align, half), **kw)
@@ -71,6 +128,12 @@ def np_adjoint(naive, x, dy, size, **flags):
 
 
 B, NN = tf.image.resize_bilinear, tf.image.resize_nearest_neighbor
+BC = tf.image.resize_bicubic
+
+
+def AR(x, size, align_corners=False, half_pixel_centers=False):
+    return tf.image.resize_area(x, size, align_corners=align_corners)
+
 
 CASES = [
     resize_case("bilinear_up_legacy", B, naive_bilinear, (2, 3, 4, 2), [5, 7]),
@@ -93,6 +156,21 @@ CASES = [
            lambda x, dy: np_adjoint(naive_nearest, x, dy, [2, 3]), grad_inputs=(1,)),
     OpCase("nearest_grad_op_align", grads_of(NN, [6, 5], align_corners=True), [randn(1, 3, 4, 1), randn(1, 6, 5, 1)],
            lambda x, dy: np_adjoint(naive_nearest, x, dy, [6, 5], align=True), grad_inputs=(1,)),
+    resize_case("bicubic_up_legacy", BC, naive_bicubic, (2, 3, 4, 2), [5, 7], rtol=1e-4, atol=1e-5),
+    resize_case("bicubic_down_legacy", BC, naive_bicubic, (1, 7, 5, 1), [3, 2], rtol=1e-4, atol=1e-5),
+    resize_case("bicubic_align_corners", BC, naive_bicubic, (1, 3, 4, 1), [5, 7], align=True, rtol=1e-4, atol=1e-5),
+    resize_case("bicubic_half_pixel", BC, naive_bicubic, (2, 4, 3, 1), [7, 5], half=True, rtol=1e-4, atol=1e-5),
+    resize_case("area_down", AR, naive_area, (2, 7, 5, 2), [3, 2], rtol=1e-4, atol=1e-5),
+    resize_case("area_up", AR, naive_area, (1, 3, 4, 1), [5, 7], rtol=1e-4, atol=1e-5),
+    resize_case("area_align_corners", AR, naive_area, (1, 6, 5, 1), [4, 3], align=True, rtol=1e-4, atol=1e-5),
+    OpCase("bicubic_grad_op", grads_of(BC, [5, 7]), [randn(1, 3, 4, 2), randn(1, 5, 7, 2, seed=1)],
+           lambda x, dy: np_adjoint(naive_bicubic, x, dy, [5, 7]), grad_inputs=(1,), rtol=1e-4, atol=1e-5),
+    OpCase("area_grad_op", grads_of(AR, [2, 3]), [randn(1, 5, 4, 1), randn(1, 2, 3, 1, seed=1)],
+           lambda x, dy: np_adjoint(naive_area, x, dy, [2, 3]), grad_inputs=(1,), rtol=1e-4, atol=1e-5),
+    OpCase("resize_images_bicubic_by_name", lambda x: tf.image.resize_images(x, [6, 5], method="bicubic"),
+           [randn(1, 3, 4, 1)], lambda x: naive_bicubic(x, [6, 5]), rtol=1e-4, atol=1e-5),
+    OpCase("resize_images_area_enum", lambda x: tf.image.resize_images(x, [2, 2], method=tf.image.ResizeMethod.AREA),
+           [randn(2, 4, 6, 1)], lambda x: naive_area(x, [2, 2]), rtol=1e-4, atol=1e-5),
     # resize_images: 3-D and 4-D, method by enum and name, dtype rules
     OpCase("resize_images_3d_bilinear", lambda x: tf.image.resize_images(x, [5, 3]), [randn(3, 4, 2)],
            lambda x: naive_bilinear(x[None], [5, 3])[0]),
@@ -131,7 +209,24 @@ def test_resize_errors():
         tf.image.resize_images(tf.placeholder(tf.float32, [4, 4]), [2, 2])
     with pytest.raises(ValueError, match="2 elements"):
         tf.image.resize_images(x, [2, 2, 2])
-    with pytest.raises(NotImplementedError, match="BICUBIC"):
-        tf.image.resize_images(x, [2, 2], method=tf.image.ResizeMethod.BICUBIC)
+    with pytest.raises(ValueError, match="unknown resize method 7"):
+        tf.image.resize_images(x, [2, 2], method=7)
     with pytest.raises(ValueError, match="positive"):
         tf.image.resize_nearest_neighbor(x, [0, 2])
+
+
+@pytest.mark.parametrize("backend", ["reference", "numba"])
+def test_area_and_bicubic_known_values(backend):
+    image = np.arange(16, dtype=np.float32).reshape(1, 4, 4, 1)
+    flat = np.full((1, 3, 5, 2), 2.5, np.float32)
+    x = tf.placeholder(tf.float32, [1, None, None, None])
+    area = tf.image.resize_area(x, [2, 2])
+    cubic_aligned = tf.image.resize_bicubic(x, [7, 7], align_corners=True)
+    cubic = tf.image.resize_images(x, [6, 9], method=tf.image.ResizeMethod.BICUBIC)
+    with tf.Session(backend=backend) as sess:
+        blocks = sess.run(area, {x: image})
+        aligned = sess.run(cubic_aligned, {x: image})
+        constant = sess.run(cubic, {x: flat})
+    np.testing.assert_allclose(blocks[0, :, :, 0], [[2.5, 4.5], [10.5, 12.5]], rtol=1e-6)  # 2x2 block means
+    np.testing.assert_allclose(aligned[0, ::2, ::2, 0], image[0, :, :, 0], atol=1e-5)  # samples kept at the nodes
+    np.testing.assert_allclose(constant, 2.5, rtol=1e-5)  # the weights sum to one
