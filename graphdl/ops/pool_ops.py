@@ -345,17 +345,45 @@ def avg_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None):
 
 
 def pool(input, window_shape, pooling_type, padding, dilation_rate=None, strides=None, name=None, data_format=None):
-    """``tf.nn.pool`` for 2-D windows without dilation: "MAX" or "AVG" pooling of a 4-D ``input``."""
-    if dilation_rate is not None and any(int(d) != 1 for d in dilation_rate):
-        raise NotImplementedError("pool: dilation_rate other than 1 is not supported")
-    if len(window_shape) != 2:
-        raise ValueError(f"pool: only 2-D windows are supported, got window_shape {list(window_shape)}")
-    strides = [1, 1] if strides is None else list(strides)
-    fmt = "NHWC" if data_format is None else data_format
-    fn = {"MAX": max_pool, "AVG": avg_pool}.get(pooling_type)
-    if fn is None:
+    """``tf.nn.pool``: "MAX" or "AVG" pooling of ``input`` with a 1-D or 2-D window, optionally dilated.
+
+    ``input`` is [batch, width, channels] ("NWC"/"NCW") for a 1-D window and 4-D ("NHWC"/"NCHW") for
+    a 2-D one. ``dilation_rate`` spaces the window's elements apart (then ``strides`` must be 1, as in TF).
+    """
+    from graphdl.ops.dilated_pool import dilated_pool
+    from graphdl.ops.layout_ops import expand_dims, squeeze
+
+    n = len(window_shape)
+    if n not in (1, 2):
+        raise ValueError(f"pool: window_shape must have 1 or 2 dimensions, got {list(window_shape)}")
+    dilation_rate = [1] * n if dilation_rate is None else [int(d) for d in dilation_rate]
+    strides = [1] * n if strides is None else [int(s) for s in strides]
+    if len(dilation_rate) != n or len(strides) != n:
+        raise ValueError(f"pool: dilation_rate {dilation_rate} and strides {strides} must have one entry per window "
+                         f"dimension ({n})")
+    if any(d < 1 for d in dilation_rate):
+        raise ValueError(f"pool: dilation_rate must be positive, got {dilation_rate}")
+    if any(d > 1 for d in dilation_rate) and any(s > 1 for s in strides):
+        raise ValueError(f"pool: strides > 1 are not supported in conjunction with dilation_rate > 1 (strides "
+                         f"{strides}, dilation_rate {dilation_rate})")
+    if pooling_type not in ("MAX", "AVG"):
         raise ValueError(f"pool: pooling_type must be 'MAX' or 'AVG', got {pooling_type!r}")
-    return fn(input, list(window_shape), strides, padding, data_format=fmt, name=name)
+    padding = padding.upper() if isinstance(padding, str) else padding
+    channels_first = data_format is not None and data_format.startswith("NC")
+    fmt = "NCHW" if channels_first else "NHWC"
+    with name_scope(name, f"{pooling_type.title()}Pool", [input]) as scope:
+        x = convert_to_tensor(input, name="input")
+        if n == 1:  # a 1-D window pools a [batch, 1, width, channels] image
+            x = expand_dims(x, 2 if channels_first else 1)
+            window_shape, strides, dilation_rate = [1, *window_shape], [1, *strides], [1, *dilation_rate]
+        if any(d > 1 for d in dilation_rate):
+            if padding not in _PADDINGS:
+                raise ValueError(f"padding must be 'SAME' or 'VALID', got {padding!r}")
+            out = dilated_pool(x, window_shape, pooling_type, padding, dilation_rate, fmt)
+        else:
+            fn = max_pool if pooling_type == "MAX" else avg_pool
+            out = fn(x, list(window_shape), strides, padding, data_format=fmt, name=scope if n == 2 else None)
+        return squeeze(out, [2 if channels_first else 1]) if n == 1 else out
 
 
 def max_pool_grad(orig_input, orig_output, grad, ksize, strides, padding, data_format="NHWC", name=None):

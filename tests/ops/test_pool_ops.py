@@ -35,6 +35,25 @@ def naive_pool(x, k, s, padding, data_format="NHWC", kind="max"):
     return out.transpose(0, 3, 1, 2) if data_format == "NCHW" else out
 
 
+def naive_dilated_pool(x, k, d, padding, kind="max", data_format="NHWC"):
+    """Direct loops for stride-1 pooling whose window taps are ``d`` apart (TF's SAME split of (k - 1) * d)."""
+    if data_format == "NCHW":
+        x = x.transpose(0, 2, 3, 1)
+    n, h, w, c = x.shape
+    (kh, kw), (dh, dw) = k, d
+    if padding == "VALID":
+        oh, ow, pt, pl = h - (kh - 1) * dh, w - (kw - 1) * dw, 0, 0
+    else:
+        oh, ow, pt, pl = h, w, (kh - 1) * dh // 2, (kw - 1) * dw // 2
+    out = np.zeros((n, oh, ow, c), x.dtype)
+    for i in range(oh):
+        for j in range(ow):
+            taps = [x[:, i - pt + p * dh, j - pl + q * dw, :] for p in range(kh) for q in range(kw)
+                    if 0 <= i - pt + p * dh < h and 0 <= j - pl + q * dw < w]
+            out[:, i, j, :] = np.max(taps, axis=0) if kind == "max" else np.mean(taps, axis=0)
+    return out.transpose(0, 3, 1, 2) if data_format == "NCHW" else out
+
+
 def max_case(cid, shape, k, s, padding, fmt="NHWC", seed=0):
     ksize = [1, *k, 1] if fmt == "NHWC" else [1, 1, *k]
     strides = [1, *s, 1] if fmt == "NHWC" else [1, 1, *s]
@@ -150,6 +169,19 @@ CASES = [
            lambda x, dy: np_avg_pool_backprop(x, dy, 3, 2, "SAME"), grad_inputs=(1,)),
     OpCase("pool_generic_avg", lambda x: tf.nn.pool(x, [2, 2], "AVG", "SAME", strides=[2, 2]), [randn(1, 5, 5, 2)],
            lambda x: naive_pool(x, (2, 2), (2, 2), "SAME", kind="avg")),
+    OpCase("pool_dilated_max_same", lambda x: tf.nn.pool(x, [2, 3], "MAX", "SAME", dilation_rate=[2, 2]),
+           [distinct(2, 7, 6, 2)], lambda x: naive_dilated_pool(x, (2, 3), (2, 2), "SAME")),
+    OpCase("pool_dilated_max_valid", lambda x: tf.nn.pool(x, [3, 2], "MAX", "VALID", dilation_rate=[2, 3]),
+           [distinct(1, 8, 7, 3)], lambda x: naive_dilated_pool(x, (3, 2), (2, 3), "VALID")),
+    OpCase("pool_dilated_avg_same", lambda x: tf.nn.pool(x, [3, 3], "AVG", "SAME", dilation_rate=[2, 2]),
+           [randn(2, 5, 6, 2)], lambda x: naive_dilated_pool(x, (3, 3), (2, 2), "SAME", "avg")),
+    OpCase("pool_dilated_avg_nchw", lambda x: tf.nn.pool(x, [2, 2], "AVG", "VALID", dilation_rate=[1, 2],
+                                                          data_format="NCHW"),
+           [randn(1, 2, 5, 6)], lambda x: naive_dilated_pool(x, (2, 2), (1, 2), "VALID", "avg", "NCHW")),
+    OpCase("pool_1d_max_strided", lambda x: tf.nn.pool(x, [3], "MAX", "VALID", strides=[2]), [distinct(2, 9, 3)],
+           lambda x: naive_pool(x[:, None], (1, 3), (1, 2), "VALID")[:, 0]),
+    OpCase("pool_1d_avg_dilated", lambda x: tf.nn.pool(x, [2], "AVG", "SAME", dilation_rate=[3]), [randn(2, 8, 2)],
+           lambda x: naive_dilated_pool(x[:, None], (1, 2), (1, 3), "SAME", "avg")[:, 0]),
 ]
 
 test_forward, test_gradient = make_op_tests(CASES)
@@ -188,6 +220,12 @@ def test_pool_errors():
         tf.nn.avg_pool(tf.placeholder(tf.int32, [1, 4, 4, 1]), 2, 2, "VALID")
     with pytest.raises(ValueError, match="both"):
         tf.nn.max_pool(x, 2, 2, "VALID", input=x)
+    with pytest.raises(ValueError, match="strides > 1 are not supported in conjunction with dilation_rate > 1"):
+        tf.nn.pool(x, [2, 2], "MAX", "SAME", dilation_rate=[2, 2], strides=[2, 2])
+    with pytest.raises(ValueError, match="pooling_type"):
+        tf.nn.pool(x, [2, 2], "MIN", "SAME")
+    with pytest.raises(ValueError, match="1 or 2 dimensions"):
+        tf.nn.pool(x, [2, 2, 2], "MAX", "SAME")
 
 
 def test_lenet_sized_pool_matches_reference():
