@@ -53,11 +53,23 @@ from graphdl.initializers import *  # noqa: F401,F403
 from graphdl.variable_scope import *  # noqa: F401,F403
 from graphdl import initializers, layers, losses, math, nn, random, train  # noqa: F401,E402
 from graphdl import contrib, image  # noqa: F401,E402
+from graphdl import summary  # noqa: F401,E402  (tf.summary; protobufs from tensorboard, imported lazily)
+from graphdl import debugging, io  # noqa: F401,E402  (tf.debugging; tf.io with tf.io.gfile)
+from graphdl.io import gfile  # noqa: F401,E402
+from graphdl.ops.logging_ops import Print, print_v2 as print  # noqa: A004,E402  (tf.Print, tf.print)
+from graphdl.ops.check_ops import *  # noqa: F401,F403,E402  (tf.Assert, tf.assert_*)
+from graphdl.ops.numerics import add_check_numerics_ops, check_numerics, verify_tensor_all_finite  # noqa: E402
+from graphdl.ops.script_ops import numpy_function, py_func  # noqa: E402
 from graphdl.variables import (
     Variable, global_variables, global_variables_initializer, initialize_all_variables, is_variable_initialized,
     local_variables, local_variables_initializer, model_variables, trainable_variables, variables_initializer,
 )
+from graphdl import data, queue  # noqa: F401,E402  (tf.data pipelines, tf.queue)
+from graphdl.ops.data_flow_ops import FIFOQueue, PaddingFIFOQueue, QueueBase, RandomShuffleQueue  # noqa: E402
+from graphdl.ops.io_ops import read_file, write_file  # noqa: E402
 from graphdl.gradients import gradients
+from graphdl.framework.graph_io import GraphDef, import_graph_def  # noqa: E402
+from graphdl.train.meta_graph import MetaGraphDef, load_graph, save_graph  # noqa: E402
 from graphdl.client.session import InteractiveSession, Session, get_default_session
 from graphdl.client.config import ConfigProto, GPUOptions, GraphOptions, OptimizerOptions, RunMetadata, RunOptions
 

@@ -99,3 +99,9 @@ def resize_images(images, size, method=ResizeMethod.BILINEAR, align_corners=Fals
 def resize(images, size, method=ResizeMethod.BILINEAR, align_corners=False, preserve_aspect_ratio=False, name=None):
     """``resize_images`` under its TF 1.15 alias ``tf.image.resize`` (method may also be "bilinear"/"nearest")."""
     return resize_images(images, size, method, align_corners, preserve_aspect_ratio, name)
+
+
+# Decoding (the ops live in graphdl/ops/image_decode_ops.py, through Pillow).
+from graphdl.ops.image_decode_ops import decode_image, decode_jpeg, decode_png  # noqa: E402
+
+__all__ += ["decode_image", "decode_jpeg", "decode_png"]

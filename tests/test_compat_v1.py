@@ -41,7 +41,7 @@ def test_graph_collections_and_node_defs():
         assert g is tf.get_default_graph()
 
 
-@pytest.mark.parametrize("name", ["estimator", "keras", "summary", "data", "py_func", "no_such_thing"])
+@pytest.mark.parametrize("name", ["estimator", "keras", "saved_model", "no_such_thing"])
 def test_unsupported_names_raise_naming_them(name):
     with pytest.raises(AttributeError, match=rf"tf\.{name}"):
         getattr(tf, name)

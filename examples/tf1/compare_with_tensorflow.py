@@ -71,6 +71,9 @@ def main(argv=None):
                              capture_output=True, text=True, check=False, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
                              ).stdout.strip()
     recorded = {"tensorflow_version": version, "scripts": {}}
+    if args.write and os.path.exists(args.write):  # update the figures of the scripts run, keep the others
+        with open(args.write) as f:
+            recorded["scripts"] = json.load(f)["scripts"]
     print(f"{'script':24s} {'metric':16s} {'graphdl':>10s} {'tensorflow':>10s} {'diff':>8s}   time gd/tf")
     for name in args.names or scripts():
         if name in NEEDS_TF1_CONTRIB:

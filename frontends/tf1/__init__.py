@@ -14,16 +14,10 @@ from types import SimpleNamespace
 
 import graphdl as _graphdl
 from graphdl.framework.tensor_shape import dimension_value
+from graphdl.frontends.tf1 import app as _app
 
 # Namespaces and functions of TF1 that graphdl does not provide yet, with what to use instead.
 NOT_YET_SUPPORTED = {
-    "summary": "TensorBoard summaries are not supported yet",
-    "data": "tf.data input pipelines are not supported yet; feed NumPy batches through feed_dict",
-    "read_file": "tf.read_file is not supported yet",
-    "app": "tf.app (flags) is not supported yet; use argparse",
-    "py_func": "tf.py_func is not supported yet",
-    "Print": "tf.Print is not supported yet; fetch the tensor with sess.run",
-    "Assert": "tf.Assert is not supported yet",
     "estimator": "tf.estimator is not supported",
     "keras": "tf.keras is not supported; graphdl follows TF1's graph API",
     "saved_model": "tf.saved_model is not supported yet",
@@ -85,5 +79,6 @@ def public_names() -> dict:
         enable_v2_behavior=enable_v2_behavior, enable_eager_execution=enable_eager_execution,
         executing_eagerly=executing_eagerly, logging=logging, NodeDef=NodeDef,
         dimension_value=dimension_value, compat=SimpleNamespace(dimension_value=dimension_value),
+        app=_app, flags=_app.flags,
     )
     return names

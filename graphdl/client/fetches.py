@@ -22,6 +22,10 @@ class FetchStructure:
         # Where each executable output goes among the elements (operations fetch None).
         self._tensor_positions = tuple(tensors)
         self.signature = tuple(self.elements)
+        # TF1 returns a scalar string as bytes, not as a 0-d object array.
+        self._string_positions = tuple(
+            i for i, e in enumerate(self.elements) if isinstance(e, Tensor) and e.dtype.name == "string"
+        )
 
     def place(self, tensor_values) -> list:
         """Values per element, from the executable's outputs (one per tensor element)."""
@@ -45,10 +49,21 @@ class FetchStructure:
 
     def rebuild(self, values: list):
         """Put flat values (one per element; None for operations) back into the fetch structure."""
+        if self._string_positions:
+            values = _scalar_strings_as_bytes(values, self._string_positions)
         template = self._template
         if type(template) is int:
             return values[template]
         return _rebuild(template, values)
+
+
+def _scalar_strings_as_bytes(values, positions) -> list:
+    values = list(values)
+    for i in positions:
+        if isinstance(values[i], np.ndarray) and values[i].ndim == 0:
+            item = values[i][()]
+            values[i] = item.encode() if isinstance(item, str) else item
+    return values
 
 
 def _rebuild(template, values):

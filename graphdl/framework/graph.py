@@ -330,6 +330,13 @@ class Graph:
     def get_all_collection_keys(self) -> list:
         return [k for k, v in self._collections.items() if v]
 
+    # -- serialization ---------------------------------------------------------------
+    def as_graph_def(self, from_version=None, add_shapes=False):
+        """A serialized snapshot of this graph, a GraphDef (graphdl's JSON format, graphdl/framework/graph_io.py)."""
+        from graphdl.framework.graph_io import graph_to_graph_def
+
+        return graph_to_graph_def(self)
+
     # -- graph algorithms ------------------------------------------------------------
     def _as_networkx(self) -> nx.MultiDiGraph:
         """The op graph as a networkx MultiDiGraph; edge keys are tensor names or '^control'."""

@@ -79,6 +79,8 @@ def python_value_to_numpy(value, dtype=None) -> np.ndarray:
         dtypes.as_dtype(arr.dtype)  # raises for unsupported dtypes
         return arr
     target = dtypes.as_dtype(dtype)
+    if target == dtypes.string and arr.size == 0:  # an empty list is a valid tensor of any dtype
+        return arr.astype(object)
     if target == dtypes.string or arr.dtype == object:
         if (target == dtypes.string) != (arr.dtype == object):
             raise TypeError(f"Cannot convert {value!r} to a {target.name} tensor.")

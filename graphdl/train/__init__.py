@@ -9,6 +9,7 @@ from graphdl.train.learning_rate_decay import (
     piecewise_constant,
     polynomial_decay,
 )
+from graphdl.train.meta_graph import export_meta_graph, import_meta_graph, write_graph
 from graphdl.train.optimizer import Optimizer
 from graphdl.train.optimizers import (
     AdadeltaOptimizer,
@@ -44,13 +45,31 @@ __all__ = [
     "cosine_decay_restarts",
     "create_global_step",
     "exponential_decay",
+    "export_meta_graph",
     "get_checkpoint_state",
     "get_global_step",
     "get_or_create_global_step",
     "global_step",
+    "import_meta_graph",
     "inverse_time_decay",
     "latest_checkpoint",
     "natural_exp_decay",
     "piecewise_constant",
     "polynomial_decay",
+    "write_graph",
+]
+
+# The queue input pipeline (TF1's tf.train.batch & co.).
+from graphdl.train import queue_runner  # noqa: E402
+from graphdl.train.coordinator import Coordinator, LooperThread  # noqa: E402
+from graphdl.train.input import (  # noqa: E402
+    batch, batch_join, input_producer, limit_epochs, range_input_producer, shuffle_batch, shuffle_batch_join,
+    slice_input_producer, string_input_producer,
+)
+from graphdl.train.queue_runner import QueueRunner, add_queue_runner, start_queue_runners  # noqa: E402
+
+__all__ += [
+    "Coordinator", "LooperThread", "QueueRunner", "add_queue_runner", "batch", "batch_join", "input_producer",
+    "limit_epochs", "queue_runner", "range_input_producer", "shuffle_batch", "shuffle_batch_join",
+    "slice_input_producer", "start_queue_runners", "string_input_producer",
 ]

@@ -390,7 +390,7 @@ class Saver:
         while len(self._last_checkpoints) > self._max_to_keep:
             self._to_delete.append(self._last_checkpoints.pop(0))
 
-    def _maybe_delete_old_checkpoints(self):
+    def _maybe_delete_old_checkpoints(self, meta_graph_suffix="meta"):
         """Delete the files of dropped checkpoints, except one per ``keep_checkpoint_every_n_hours``."""
         while self._to_delete:
             prefix, stamp = self._to_delete.pop(0)
@@ -400,6 +400,7 @@ class Saver:
             # The index goes first: a checkpoint without an index no longer exists.
             _remove_quietly(prefix + INDEX_SUFFIX)
             _remove_quietly(prefix + DATA_SUFFIX)
+            _remove_quietly(f"{prefix}.{meta_graph_suffix}")
 
     # -- save / restore ---------------------------------------------------------------------
     def save(
@@ -419,9 +420,11 @@ class Saver:
         The prefix is ``save_path`` or, with ``global_step`` (an int, or a tensor/Variable
         evaluated in ``sess``), ``"<save_path>-<step>"``. Writes ``<prefix>.npz`` and
         ``<prefix>.index.json``, then (``write_state``) the state file ``latest_filename``
-        (default ``checkpoint``) and deletes checkpoints beyond ``max_to_keep``. graphdl has no
-        MetaGraph files yet, so ``write_meta_graph``/``meta_graph_suffix``/``strip_default_attrs``
-        write nothing.
+        (default ``checkpoint``) and deletes checkpoints beyond ``max_to_keep``. With
+        ``write_meta_graph`` it also writes the meta graph ``<prefix>.<meta_graph_suffix>``
+        (graphdl/train/meta_graph.py), which ``tf.train.import_meta_graph`` loads in a fresh
+        process; a graph holding values the format cannot store (Python functions) gets a
+        warning instead of a meta graph.
         """
         self.build()
         if latest_filename is None:
@@ -470,8 +473,40 @@ class Saver:
         if write_state:
             self._record_last_checkpoint(prefix)
             _write_checkpoint_state(save_dir, prefix, self.last_checkpoints, latest_filename)
-            self._maybe_delete_old_checkpoints()
+            self._maybe_delete_old_checkpoints(meta_graph_suffix)
+        if write_meta_graph:
+            self._write_meta_graph(sess, f"{prefix}.{meta_graph_suffix}")
         return prefix
+
+    def _write_meta_graph(self, sess, path):
+        from graphdl.framework.attr_codec import UnserializableAttrError
+
+        try:
+            self.export_meta_graph(path, graph=sess.graph)
+        except UnserializableAttrError as e:
+            import logging
+
+            logging.getLogger("graphdl").warning("Saver.save wrote no meta graph %s: %s", path, e)
+
+    def as_saver_def(self):
+        """This Saver's description (TF1's ``SaverDef``): checkpoint keys -> variable names, and settings."""
+        from graphdl.train.meta_graph import SaverDef
+
+        self.build()
+        return SaverDef({key: v.op.name for key, v in self._vars.items()}, self._max_to_keep,
+                        self._keep_checkpoint_every_n_hours, self._pad_step_number)
+
+    def export_meta_graph(self, filename=None, collection_list=None, as_text=False, export_scope=None,
+                          clear_devices=False, clear_extraneous_savers=False, strip_default_attrs=False,
+                          save_debug_info=False, graph=None):
+        """Write the graph with its collections and this Saver (``tf.train.export_meta_graph``); returns the MetaGraphDef."""
+        from graphdl.train.meta_graph import export_meta_graph
+
+        if graph is None:
+            self.build()
+            graph = next(iter(self._vars.values())).graph if self._vars else None
+        return export_meta_graph(filename=filename, saver_def=self.as_saver_def(), collection_list=collection_list,
+                                 as_text=as_text, graph=graph, export_scope=export_scope, clear_devices=clear_devices)
 
     def restore(self, sess, save_path):
         """Load the checkpoint with prefix ``save_path`` into the variables in ``sess``.

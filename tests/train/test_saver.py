@@ -165,7 +165,8 @@ def test_global_step_naming_state_file_and_latest_checkpoint(tmp_path):
     assert state.model_checkpoint_path == path
     assert state.all_model_checkpoint_paths == [path]
     # No temp files left behind.
-    assert sorted(os.listdir(tmp_path)) == ["checkpoint", "model.ckpt-3.index.json", "model.ckpt-3.npz"]
+    assert sorted(os.listdir(tmp_path)) == [
+        "checkpoint", "model.ckpt-3.index.json", "model.ckpt-3.meta", "model.ckpt-3.npz"]
     index = json.loads((tmp_path / "model.ckpt-3.index.json").read_text())
     assert index["format"] == "graphdl-checkpoint" and index["version"] == 1
     assert index["variables"]["dense/kernel"]["shape"] == [3, 2]
