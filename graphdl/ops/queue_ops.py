@@ -30,6 +30,7 @@ from graphdl.framework.tensor_shape import format_shape
 # Runs of a runner's enqueue ops that add nothing before a dequeue gives up (a runner feeding another queue).
 _MAX_IDLE_FILLS = 1000
 _WAIT_SECONDS = 0.05
+_PRODUCER_GRACE_SECONDS = 2.0
 
 
 class QueueState:
@@ -48,6 +49,7 @@ class QueueState:
         self.items: collections.deque = collections.deque()
         self.closed = False
         self.condition = threading.Condition()
+        self.producers: set = set()  # threads that enqueued into this queue (a dequeue may wait for them)
         seed, seed2 = attrs.get("seed", 0), attrs.get("seed2", 0)
         self.rng = (np.random.Generator(np.random.Philox(key=[seed, seed2])) if seed or seed2
                     else np.random.default_rng())
@@ -184,6 +186,7 @@ def _enqueue_kernel(ctx, handle, *components):
     with queue.condition:
         _check_open(ctx, queue)
         queue.items.append(tuple(values))
+        queue.producers.add(threading.current_thread())
         queue.condition.notify_all()
     return ()
 
@@ -199,6 +202,7 @@ def _enqueue_many_kernel(ctx, handle, *components):
     with queue.condition:
         _check_open(ctx, queue)
         queue.items.extend(zip(*values))
+        queue.producers.add(threading.current_thread())
         queue.condition.notify_all()
     return ()
 
@@ -218,16 +222,15 @@ define_op("QueueEnqueueManyV2", infer=_infer_enqueue, kernel=_enqueue_many_kerne
 # -- dequeue ----------------------------------------------------------------------------------------
 
 
-def _others_alive() -> bool:
-    """True when a thread other than this one and the (idle) queue-runner threads is alive."""
+def _producers_alive(queue: QueueState) -> bool:
+    """True when a thread other than this one has enqueued into ``queue`` and is still running."""
     current = threading.current_thread()
-    return any(t is not current and t.is_alive() and not getattr(t, "graphdl_idle_runner", False)
-               for t in threading.enumerate())
+    return any(t is not current and t.is_alive() for t in queue.producers)
 
 
 def _fill(ctx, queue: QueueState, wanted: int):
     """Run the queue's started runners (or wait for other threads) until it holds ``wanted`` elements or is closed."""
-    idle = 0
+    idle, waited = 0, 0.0
     while len(queue.items) < wanted and not queue.closed:
         active = [f for f in _fillers(ctx.state).get(queue.key, []) if f.active()]
         if active:
@@ -246,9 +249,13 @@ def _fill(ctx, queue: QueueState, wanted: int):
             if len(queue.items) >= wanted or queue.closed:
                 break
             runner_waiting = _has_runner(queue.key)
-            if runner_waiting or not _others_alive():
+            producing = _producers_alive(queue)
+            # Without a runner, wait for a thread that enqueues into this queue: a known producer as long as it
+            # lives, an unknown one for a grace period; then fail rather than wait forever.
+            if runner_waiting or (not producing and waited >= _PRODUCER_GRACE_SECONDS):
                 reason = ("its QueueRunner was not started in this session" if runner_waiting else
-                          "no QueueRunner was started for it in this session and no other thread is running to enqueue")
+                          "no QueueRunner was started for it in this session and no other thread enqueued into it "
+                          f"within {_PRODUCER_GRACE_SECONDS:g} s")
                 raise errors.FailedPreconditionError(
                     None, ctx.op,
                     f"{queue.describe()} holds {len(queue.items)} elements and the dequeue '{ctx.op.name}' needs "
@@ -256,6 +263,7 @@ def _fill(ctx, queue: QueueState, wanted: int):
                     "after building the input pipeline.",
                 )
             queue.condition.wait(_WAIT_SECONDS)
+            waited = 0.0 if producing else waited + _WAIT_SECONDS
 
 
 def _take(ctx, queue: QueueState, n: int, up_to: bool) -> list:
