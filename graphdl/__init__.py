@@ -77,3 +77,12 @@ _overloads.install(Variable)
 bool = bool_  # noqa: A001 - TF1 exposes tf.bool
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    # graphdl.onnx loads the onnx package (~0.1 s): import it on first use of tf.onnx, not with graphdl.
+    if name == "onnx":
+        import importlib
+
+        return importlib.import_module("graphdl.onnx")
+    raise AttributeError(f"module 'graphdl' has no attribute {name!r}")

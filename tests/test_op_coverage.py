@@ -8,8 +8,9 @@ listed in ``TESTED_ELSEWHERE`` with the file that covers them.
 import importlib
 import pathlib
 
-from graphdl.framework.op_def import get_op_def, registered_op_types
 from harness import op_types_of
+
+from graphdl.framework.op_def import get_op_def, registered_op_types
 
 TESTS = pathlib.Path(__file__).parent
 
@@ -107,3 +108,11 @@ def test_every_differentiable_op_type_has_a_gradient_check():
 def test_elsewhere_list_names_real_op_types():
     unknown = set(TESTED_ELSEWHERE) - set(registered_op_types())
     assert not unknown, f"TESTED_ELSEWHERE names op types that do not exist: {unknown}"
+
+
+def test_every_op_type_has_an_onnx_mapping_or_a_reason():
+    from graphdl.backends.onnx import MAPPINGS, NOT_EXPORTED
+
+    public = [t for t in registered_op_types() if not t.startswith("_Test")]
+    missing = [t for t in public if t not in MAPPINGS and t not in NOT_EXPORTED]
+    assert not missing, f"op types with neither an ONNX mapping (backends/onnx) nor a reason in NOT_EXPORTED: {missing}"
