@@ -9,6 +9,7 @@ and why in ``registry.NOT_EXPORTED``.
 from graphdl.backends.onnx import (
     not_exported,
     ops_array,
+    ops_control_flow,
     ops_elementwise,
     ops_indexing,
     ops_nn,

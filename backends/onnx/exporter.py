@@ -103,7 +103,23 @@ def _needed_variables(outputs, stop) -> list:
         if op.type == "VariableV2":
             variables.append(op)
         stack.extend(t.op for t in op.inputs if t not in stop)
+        stack.extend(_function_variables(op))
     return variables
+
+
+def _function_variables(op) -> list:
+    """The (outer) variables read inside the functions of a control-flow op (a while_loop body, cond branches)."""
+    from graphdl.framework.func_graph import FuncGraph, outermost_graph
+
+    funcs = [f for v in op.attrs.values() for f in (v if isinstance(v, (list, tuple)) else [v])
+             if isinstance(f, FuncGraph)]
+    found = []
+    for func in funcs:
+        for inner in func.get_operations():
+            if inner.type == "VariableV2":
+                found.append(outermost_graph(func).get_operation_by_name(inner.name))
+            found.extend(_function_variables(inner))
+    return found
 
 
 def _variable_values(sess, graph, var_ops, static) -> dict:

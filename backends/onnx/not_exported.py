@@ -42,11 +42,6 @@ not_exported(
     "BroadcastArgs", "InvertPermutation",
 )
 not_exported(
-    "control flow (while_loop/cond, TensorArray) is not exported to ONNX Loop/If yet; build the model with a "
-    "static time dimension (static_rnn, or dynamic_rnn over inputs of known length) or python conditionals",
-    "While", "If", "Case", "TensorArray", "TensorArrayScatter",
-)
-not_exported(
     "created by the compiler's fusion pass, never in a user's graph (export the graph you built)",
     "FusedElementwise",
 )

@@ -13,7 +13,15 @@ from onnx import numpy_helper
 
 import graphdl
 
-from . import conv_converters, math_converters, nn_converters, pool_converters, tensor_converters  # noqa: F401
+from . import (  # noqa: F401
+    conv_converters,
+    index_converters,
+    math_converters,
+    nn_converters,
+    pool_converters,
+    rnn_converters,
+    tensor_converters,
+)
 from .registry import CONVERTERS, NodeContext, UnsupportedOnnxError, onnx_dtype
 
 _INVALID_NAME_CHARS = re.compile(r"[^A-Za-z0-9_.\-/]")

@@ -89,8 +89,8 @@ class DatasetV1:
         return out
 
     def _elements(self, env: PipelineEnv):
-        """A generator of elements (flat lists of component arrays)."""
-        raise NotImplementedError
+        """A generator of elements (flat lists of component arrays); each Dataset subclass defines it."""
+        raise NotImplementedError(f"{type(self).__name__} must define _elements")
 
     # -- TF1 properties ---------------------------------------------------------------------------
     @property

@@ -172,7 +172,8 @@ def decode_png(contents, channels=0, dtype=dtypes.uint8, name=None):
     """
     _check_channels("decode_png", channels, (0, 1, 2, 3, 4))
     if dtypes.as_dtype(dtype) != dtypes.uint8:
-        raise NotImplementedError(f"decode_png: only dtype uint8 is supported, got {dtypes.as_dtype(dtype).name}")
+        raise TypeError(f"decode_png: dtype must be uint8 (graphdl has no uint16 dtype), got "
+                        f"{dtypes.as_dtype(dtype).name}")
     return make_tensor("DecodePng", [_contents(contents)], {"channels": int(channels)}, name or "DecodePng")
 
 

@@ -118,8 +118,59 @@ def resize_model():
         {"x": r.standard_normal((1, 2, 3, 4))}
 
 
+def lstm_model():
+    """A bidirectional LSTM with biases, sequence lengths, initial states, peepholes and clip."""
+    r = rng()
+    hidden, inputs, dirs = 3, 4, 2
+    inits = [("W", r.standard_normal((dirs, 4 * hidden, inputs)) * 0.5), ("R", r.standard_normal((dirs, 4 * hidden,
+                                                                                                    hidden)) * 0.5),
+             ("B", r.standard_normal((dirs, 8 * hidden)) * 0.3), ("h0", r.standard_normal((dirs, 3, hidden)) * 0.5),
+             ("c0", r.standard_normal((dirs, 3, hidden)) * 0.5), ("P", r.standard_normal((dirs, 3 * hidden)) * 0.3)]
+    inits = [(k, v.astype(np.float32)) for k, v in inits] + [("lens", np.array([5, 3, 1], np.int32))]
+    node = helper.make_node("LSTM", ["x", "W", "R", "B", "lens", "h0", "c0", "P"], ["Y", "Y_h", "Y_c"],
+                            hidden_size=hidden, direction="bidirectional", clip=2.5)
+    outs = [vi("Y", [5, dirs, 3, hidden]), vi("Y_h", [dirs, 3, hidden]), vi("Y_c", [dirs, 3, hidden])]
+    return make_model([node], [vi("x", [5, 3, inputs])], outs, inits), {"x": r.standard_normal((5, 3, inputs))}
+
+
+def gru_model():
+    """A reverse GRU with linear_before_reset, sequence lengths and custom activations, followed by a leaky-relu RNN
+    over its output sequence; the sequence length and batch are unknown (so both run as while_loops); onnxruntime
+    has no layout 1 (the node tests cover it)."""
+    r = rng()
+    hidden, inputs = 4, 3
+    inits = [("W", r.standard_normal((1, 3 * hidden, inputs)) * 0.5),
+             ("R", r.standard_normal((1, 3 * hidden, hidden)) * 0.5), ("B", r.standard_normal((1, 6 * hidden)) * 0.3),
+             ("Wr", r.standard_normal((1, 2, hidden)) * 0.5), ("Rr", r.standard_normal((1, 2, 2)) * 0.5)]
+    inits = [(k, v.astype(np.float32)) for k, v in inits] + [("lens", np.array([2, 4], np.int32))]
+    nodes = [helper.make_node("GRU", ["x", "W", "R", "B", "lens"], ["Y", "Y_h"], hidden_size=hidden,
+                              direction="reverse", linear_before_reset=1, activations=["HardSigmoid", "Softsign"],
+                              activation_alpha=[0.3], activation_beta=[0.4]),
+             helper.make_node("Constant", [], ["ax"], value=numpy_helper.from_array(np.array([1], np.int64))),
+             helper.make_node("Squeeze", ["Y", "ax"], ["ys"]),
+             helper.make_node("RNN", ["ys", "Wr", "Rr"], ["", "Z_h"], hidden_size=2,
+                              activations=["LeakyRelu"], activation_alpha=[0.2])]
+    outs = [vi("Y_h", [1, "N", hidden]), vi("Z_h", [1, "N", 2])]
+    return make_model(nodes, [vi("x", ["T", "N", inputs])], outs, inits), {"x": r.standard_normal((4, 2, inputs))}
+
+
+def index_model():
+    """TopK, GatherElements on its indices, a three-operand Einsum and OneHot."""
+    r = rng()
+    nodes = [helper.make_node("TopK", ["x", "k"], ["vals", "idx"], axis=1, largest=1),
+             helper.make_node("GatherElements", ["x", "idx"], ["g"], axis=1),
+             helper.make_node("Einsum", ["g", "w", "v"], ["e"], equation="ij,jk,k->ik"),
+             helper.make_node("OneHot", ["idx", "depth", "onoff"], ["oh"], axis=-2)]
+    inits = [("w", r.standard_normal((3, 4)).astype(np.float32)), ("v", r.standard_normal(4).astype(np.float32)),
+             ("onoff", np.array([-1, 2], np.float32)), ("k", np.array([3], np.int64)),
+             ("depth", np.array(6, np.int64))]
+    outs = [vi("e", [5, 4]), vi("vals", [5, 3]), vi("oh", [5, 6, 3])]
+    return make_model(nodes, [vi("x", [5, 6])], outs, inits), {"x": r.standard_normal((5, 6))}
+
+
 MODELS = {"mlp": mlp_model, "conv": conv_model, "tensor": tensor_model, "elementwise": elementwise_model,
-          "resize": resize_model}
+          "resize": resize_model, "lstm": lstm_model, "gru": gru_model,
+          "index": index_model}
 
 
 def _feeds(feeds):
@@ -169,7 +220,7 @@ def _as_float64(model):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("name", ["mlp", "conv"])
+@pytest.mark.parametrize("name", ["mlp", "conv", "lstm", "gru", "index"])
 def test_gradient_through_imported_model(name, backend):
     """d sum(w * y) / dx and / d(first weight) from tf.gradients match central finite differences (float64)."""
     model, feeds = MODELS[name]()
@@ -243,3 +294,15 @@ def test_static_input_fed_at_run_time_is_a_clear_error():
         import_model(model)
     (y,) = import_model(model, constant_inputs={"axes": np.array([0], np.int64)}).run({"x": np.ones(2, np.float32)})
     assert y.shape == (1, 2)
+
+
+def test_unsupported_rnn_activation_and_long_topk_are_clear_errors():
+    node = helper.make_node("RNN", ["x", "W", "R"], ["", "h"], hidden_size=2, activations=["Gelu"], name="my_rnn")
+    model = make_model([node], [vi("x", [3, 1, 2]), vi("W", [1, 2, 2]), vi("R", [1, 2, 2])], [vi("h", [1, 1, 2])])
+    with pytest.raises(UnsupportedOnnxError, match="RNN node 'my_rnn'.*activation 'Gelu'"):
+        import_model(model)
+    topk = helper.make_node("TopK", ["x", "k"], ["v", "i"], name="big_topk")
+    model = make_model([topk], [vi("x", [2, 5000])], [vi("v", [2, 3]), vi("i", [2, 3], TensorProto.INT64)],
+                       [("k", np.array([3], np.int64))])
+    with pytest.raises(UnsupportedOnnxError, match="TopK node 'big_topk'.*at most 4096.*5000"):
+        import_model(model)
