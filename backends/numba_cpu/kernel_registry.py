@@ -58,6 +58,13 @@ def numpy_kernel(op, state):
     """The op's NumPy reference kernel, for ops where NumPy is the right implementation."""
     kernel = get_op_def(op.type).kernel
     ctx = _Context(op, state)
+    if len(op.outputs) == 1:  # a variable-output op such as Unpack(num=1) returns a 1-tuple: unwrap it
+
+        def single_output(*inputs):
+            result = kernel(ctx, *inputs)
+            return result[0] if isinstance(result, tuple) and len(result) == 1 else result
+
+        return single_output
     return lambda *inputs: kernel(ctx, *inputs)
 
 

@@ -108,7 +108,8 @@ def _evaluate(builder, op):
             results = kernel(_FoldingContext(op), *values)
     except Exception:  # noqa: BLE001 - an op that fails here fails the same way at run time
         return None
-    results = results if len(op.outputs) != 1 else (results,)
+    if len(op.outputs) == 1 and not (isinstance(results, tuple) and len(results) == 1):  # Unpack(num=1) gives (x,)
+        results = (results,)
     results = [np.asarray(r, dtype=t.dtype.np) for r, t in zip(results, op.outputs)]
     input_size = max(sum(np.size(v) for v in values), 1)
     if any(r.size > MAX_EXPANDED_ELEMENTS and r.size > 4 * input_size for r in results):

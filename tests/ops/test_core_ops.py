@@ -28,6 +28,11 @@ CASES = [
     OpCase("stack", lambda x, y: graphdl.stack([x, y], axis=1), [randn(2, 3), randn(2, 3, seed=9)],
            lambda x, y: np.stack([x, y], 1)),
     OpCase("unstack", lambda x: graphdl.unstack(x, num=3, axis=1), [randn(2, 3)], lambda x: [x[:, i] for i in range(3)]),
+    # one piece: the op has a single output, which a fused consumer and constant folding must get unwrapped
+    OpCase("unstack_one_then_tanh", lambda x: graphdl.tanh(graphdl.unstack(x, num=1)[0]), [randn(1, 4)],
+           lambda x: np.tanh(x[0])),
+    OpCase("stack_one_of_constant", lambda x: graphdl.stack([graphdl.constant([1.0, 2.0], x.dtype) * 2.0]) + x,
+           [randn(1, 2)], lambda x: np.array([[2.0, 4.0]], x.dtype) + x),
     OpCase("broadcast_to", lambda x: graphdl.broadcast_to(x, [4, 2, 3]), [randn(2, 1)],
            lambda x: np.broadcast_to(x, (4, 2, 3))),
     OpCase("identity", lambda x: graphdl.identity(x), [randn(3)], lambda x: x),
