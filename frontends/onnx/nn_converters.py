@@ -9,6 +9,8 @@ from onnx import helper
 
 import graphdl
 from graphdl import nn
+from graphdl.framework.constant_value import constant_value_as_shape
+from graphdl.ops.check_ops import assert_equal
 
 from .registry import converter, normalize_axis, rank_of
 
@@ -135,8 +137,8 @@ def _resize(node, x, scales, sizes, roi, attrs, opset):
     for k, axis in enumerate(axes):
         in_len = dims[axis]
         scale = None if scales is None else float(scales[k])
-        out_len = int(sizes[k]) if sizes is not None else None
-        if scale == 1.0 or out_len == in_len:
+        out_len = sizes[k] if sizes is not None else None
+        if scale == 1.0 or out_len == in_len or (sizes is not None and out_len is None):
             continue
         if in_len is None:
             raise node.unsupported("Resize needs static dims along the resized axes")
@@ -163,6 +165,25 @@ _RESIZE_ATTRS = ("mode", "coordinate_transformation_mode", "cubic_coeff_a", "exc
                  "antialias", "extrapolation_value")
 
 
+def _sizes(node, x):
+    """Resize's output sizes; entries computed at run time (an exporter's ``Shape(x)[:2]`` for batch and channels)
+    are None, meaning "unchanged", with the run-time checks that they are."""
+    value = node.const(3)
+    if value is not None:
+        return [int(v) for v in value], []
+    partial = constant_value_as_shape(node.input(3))
+    if partial.ndims is None:
+        raise node.unsupported("Resize needs constant sizes (or sizes whose resized entries are constants)")
+    sizes = [None if d is None else int(d) for d in partial.as_list()]
+    unknown = [k for k, d in enumerate(sizes) if d is None]
+    if not unknown:
+        return sizes, []
+    keep = graphdl.gather(graphdl.cast(node.input(3), graphdl.int64), unknown)
+    have = graphdl.gather(graphdl.cast(graphdl.shape(x), graphdl.int64), unknown)
+    message = f"{node!r}: the sizes computed at run time must keep dims {unknown} of the input unchanged"
+    return sizes, [assert_equal(keep, have, message=message)]
+
+
 @converter("Resize", static_inputs=(1, 2, 3))
 def resize(node):
     """Resize (nearest/linear/cubic, every coordinate transformation but tf_crop_and_resize) with static input dims:
@@ -175,7 +196,10 @@ def resize(node):
         return _resize(node, x, node.require_const(1, "scales"), None, None, attrs, node.opset)
     scales = node.const(2) if node.has_input(2) else None
     scales = None if scales is not None and scales.size == 0 else scales
-    sizes = node.require_const(3, "sizes") if node.has_input(3) and scales is None else None
+    sizes, checks = _sizes(node, x) if node.has_input(3) and scales is None else (None, [])
+    if checks:
+        with graphdl.control_dependencies(checks):
+            x = graphdl.identity(x)
     if scales is None and sizes is None:
         raise node.unsupported("Resize needs constant scales or sizes")
     roi = node.const(1) if node.has_input(1) else None

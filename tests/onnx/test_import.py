@@ -306,3 +306,34 @@ def test_unsupported_rnn_activation_and_long_topk_are_clear_errors():
                        [("k", np.array([3], np.int64))])
     with pytest.raises(UnsupportedOnnxError, match="TopK node 'big_topk'.*at most 4096.*5000"):
         import_model(model)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_resize_with_run_time_leading_sizes(backend):
+    """sizes = concat(Shape(x)[:2], [6, 4]), as exporters write it for a dynamic batch: imports, and a run-time
+    check rejects sizes that would change the batch or channel dims."""
+    nodes = [
+        helper.make_node("Shape", ["x"], ["x_shape"]),
+        helper.make_node("Shape", ["other"], ["other_shape"]),
+        helper.make_node("Slice", ["x_shape", "zero", "two"], ["lead"]),
+        helper.make_node("Slice", ["other_shape", "zero", "two"], ["other_lead"]),
+        helper.make_node("Concat", ["lead", "hw"], ["sizes"], axis=0),
+        helper.make_node("Concat", ["other_lead", "hw"], ["bad_sizes"], axis=0),
+        helper.make_node("Resize", ["x", "", "", "sizes"], ["y"], mode="nearest"),
+        helper.make_node("Resize", ["x", "", "", "bad_sizes"], ["bad"], mode="nearest"),
+    ]
+    inits = [numpy_helper.from_array(np.array(v, np.int64), n) for n, v in
+             (("zero", [0]), ("two", [2]), ("hw", [6, 4]))]
+    graph = helper.make_graph(
+        nodes, "resize", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 2, 3, 2]),
+                          helper.make_tensor_value_info("other", TensorProto.FLOAT, ["n", 2, 1, 1])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None),
+         helper.make_tensor_value_info("bad", TensorProto.FLOAT, None)], inits)
+    imported = import_model(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]))
+    x = np.arange(24, dtype=np.float32).reshape(2, 2, 3, 2)
+    with imported.session(backend=backend) as sess:
+        y = sess.run(imported.outputs["y"], {imported.inputs["x"]: x})
+        np.testing.assert_array_equal(y, x[:, :, [0, 0, 1, 1, 2, 2]][:, :, :, [0, 0, 1, 1]])
+        with pytest.raises(graphdl.errors.InvalidArgumentError, match="unchanged"):
+            sess.run(imported.outputs["bad"], {imported.inputs["x"]: x,
+                                               imported.inputs["other"]: np.zeros((3, 2, 1, 1), np.float32)})

@@ -11,8 +11,6 @@ pytest.importorskip("onnx")
 # Models whose exported form the importer does not read yet.
 NOT_IMPORTABLE = {
     "lstm": "dynamic_rnn exports as an ONNX Loop, which the importer does not read yet",
-    "lenet": "the exported Resize computes its sizes from the run-time batch; the importer needs constant sizes",
-    "alexnet": "the exported Resize computes its sizes from the run-time batch; the importer needs constant sizes",
 }
 
 
