@@ -112,12 +112,13 @@ def test_variance_scaling_modes_and_conv_fans(shape, mode):
     n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[mode]
     scale = 2.0
     target = math.sqrt(scale / n)
-    t = tf.variance_scaling_initializer(scale=scale, mode=mode)(shape)
+    t = tf.variance_scaling_initializer(scale=scale, mode=mode, seed=7)(shape)
     assert t.op.name.startswith("truncated_normal")
     v = value_of(t)
     assert v.shape == tuple(shape)
     # The truncated normal's stddev is corrected to sqrt(scale / n), and values stay within its bounds.
-    assert abs(v.std() / target - 1) < 0.02
+    # A sample std's relative standard error is about 1 / sqrt(2 N): allow 5 of them (at least 2%).
+    assert abs(v.std() / target - 1) < max(0.02, 5 / math.sqrt(2 * v.size))
     assert np.abs(v).max() <= 2 * target / TRUNC_STD * (1 + 1e-6)
 
 
