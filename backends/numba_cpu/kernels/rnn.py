@@ -222,68 +222,38 @@ def _gru_update_grad(u_in, h_prev, c_in, d_new_h, d_candidate, d_u, d_h_prev):
             dh[k] = dnh[k] * u[k]
 
 
-@register_kernel("GRUBlockCellGates")
-def gru_block_cell_gates_kernel(op, state):
-    if not _supported(op):
-        return numpy_kernel(op, state)
-    take = buffer_pool(state).take
-    dtype = np.dtype(op.inputs[0].dtype.np)
-    kernel = _Compiled(_gru_gates)
+def _elementwise_cell_kernel(loop, check, output_shapes):
+    """A kernel factory running ``loop(*inputs, *outputs)`` on pooled output buffers of ``output_shapes(*inputs)``
+    (after ``check(op, *inputs)`` when given); the NumPy kernel for dtypes Numba does not compile."""
 
-    def gates_kernel(gates, bias, h_prev):
-        check_gates_shapes(op, gates, bias, h_prev)
-        r_h, u, r = take(h_prev.shape, dtype), take(h_prev.shape, dtype), take(h_prev.shape, dtype)
-        kernel(_c(gates), _c(bias), _c(h_prev), r_h, u, r)
-        return r_h, u, r
+    def factory(op, state):
+        if not _supported(op):
+            return numpy_kernel(op, state)
+        take = buffer_pool(state).take
+        dtype = np.dtype(op.inputs[0].dtype.np)
+        kernel = _Compiled(loop)
 
-    return gates_kernel
+        def run(*inputs):
+            if check is not None:
+                check(op, *inputs)
+            outputs = tuple(take(shape, dtype) for shape in output_shapes(*inputs))
+            kernel(*(_c(a) for a in inputs), *outputs)
+            return outputs
 
+        return run
 
-@register_kernel("GRUBlockCellGatesGrad")
-def gru_block_cell_gates_grad_kernel(op, state):
-    if not _supported(op):
-        return numpy_kernel(op, state)
-    take = buffer_pool(state).take
-    dtype = np.dtype(op.inputs[0].dtype.np)
-    kernel = _Compiled(_gru_gates_grad)
-
-    def gates_grad(h_prev, r, u, d_rh, d_u):
-        rows, units = h_prev.shape
-        d_gates, d_h_prev = take((rows, 2 * units), dtype), take(h_prev.shape, dtype)
-        kernel(_c(h_prev), _c(r), _c(u), _c(d_rh), _c(d_u), d_gates, d_h_prev)
-        return d_gates, d_h_prev
-
-    return gates_grad
+    return factory
 
 
-@register_kernel("GRUBlockCellUpdate")
-def gru_block_cell_update_kernel(op, state):
-    if not _supported(op):
-        return numpy_kernel(op, state)
-    take = buffer_pool(state).take
-    dtype = np.dtype(op.inputs[0].dtype.np)
-    kernel = _Compiled(_gru_update)
-
-    def update(candidate, bias, u, h_prev):
-        check_update_shapes(op, candidate, bias, u, h_prev)
-        new_h, c = take(h_prev.shape, dtype), take(h_prev.shape, dtype)
-        kernel(_c(candidate), _c(bias), _c(u), _c(h_prev), new_h, c)
-        return new_h, c
-
-    return update
+def _same_as_h(h_prev, count):
+    return [h_prev.shape] * count
 
 
-@register_kernel("GRUBlockCellUpdateGrad")
-def gru_block_cell_update_grad_kernel(op, state):
-    if not _supported(op):
-        return numpy_kernel(op, state)
-    take = buffer_pool(state).take
-    dtype = np.dtype(op.inputs[0].dtype.np)
-    kernel = _Compiled(_gru_update_grad)
-
-    def update_grad(u, h_prev, c, d_new_h):
-        outs = tuple(take(h_prev.shape, dtype) for _ in range(3))
-        kernel(_c(u), _c(h_prev), _c(c), _c(d_new_h), *outs)
-        return outs
-
-    return update_grad
+register_kernel("GRUBlockCellGates")(_elementwise_cell_kernel(
+    _gru_gates, check_gates_shapes, lambda gates, bias, h_prev: _same_as_h(h_prev, 3)))
+register_kernel("GRUBlockCellGatesGrad")(_elementwise_cell_kernel(
+    _gru_gates_grad, None, lambda h_prev, *_: [(h_prev.shape[0], 2 * h_prev.shape[1]), h_prev.shape]))
+register_kernel("GRUBlockCellUpdate")(_elementwise_cell_kernel(
+    _gru_update, check_update_shapes, lambda candidate, bias, u, h_prev: _same_as_h(h_prev, 2)))
+register_kernel("GRUBlockCellUpdateGrad")(_elementwise_cell_kernel(
+    _gru_update_grad, None, lambda u, h_prev, c, d_new_h: _same_as_h(h_prev, 3)))
