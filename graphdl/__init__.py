@@ -85,4 +85,8 @@ def __getattr__(name):
         import importlib
 
         return importlib.import_module("graphdl.onnx")
+    if name == "viz":  # graph pictures (DOT, HTML viewer): loaded on first use
+        import importlib
+
+        return importlib.import_module("graphdl.viz")
     raise AttributeError(f"module 'graphdl' has no attribute {name!r}")

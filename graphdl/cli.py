@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from graphdl import cli_graph
+
 
 def _names(values) -> list:
     """Names from repeated and/or comma-separated arguments: ``--inputs x,y`` or ``--inputs x --inputs y``."""
@@ -66,6 +68,9 @@ def _run_export(args) -> int:
 
 SUBCOMMANDS = [
     ("export", "export a saved graph and checkpoint as an ONNX model", _add_export_arguments, _run_export),
+    ("viz", "draw a saved graph as SVG, PNG, PDF, HTML or DOT", cli_graph.add_viz_arguments, cli_graph.run_viz),
+    ("summary", "op counts by type and parameter counts by variable of a saved graph", cli_graph.add_summary_arguments,
+     cli_graph.run_summary),
 ]
 
 

@@ -102,19 +102,23 @@ class NumbaBackend(Backend):
     def compile(self, program, state, options=CompileOptions()):
         set_threads(options.threads)
         disabled = set(options.disabled_passes)
-        optimized, reports = optimize(program, disabled=disabled & set(PIPELINE_ORDER))
+        optimized, reports = optimize(program, disabled=disabled & set(PIPELINE_ORDER), on_pass=options.on_pass)
         fused = optimized
         if "elementwise_fusion" not in disabled:
             start = time.perf_counter()
             fused, changes = fuse_elementwise(optimized, is_fusible)
             seconds = time.perf_counter() - start
             reports.append(PassReport("elementwise_fusion", len(optimized.ops), len(fused.ops), changes, seconds))
+            if options.on_pass is not None:
+                options.on_pass(reports[-1], fused)
         if "reduction_fusion" not in disabled:
             start = time.perf_counter()
             before = len(fused.ops)
             fused, changes = fuse_reductions(fused)
             seconds = time.perf_counter() - start
             reports.append(PassReport("reduction_fusion", before, len(fused.ops), changes, seconds))
+            if options.on_pass is not None:
+                options.on_pass(reports[-1], fused)
         return lower(fused, state, reports, program)
 
 

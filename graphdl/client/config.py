@@ -3,8 +3,9 @@
 TF1 fields are accepted as TF1 scripts set them; those that mean something here act:
 ``graph_options.optimizer_options.opt_level = L0`` turns the graph passes off,
 ``do_constant_folding`` / ``do_common_subexpression_elimination`` turn single passes
-off. graphdl adds ``backend`` (the executor) and ``disabled_passes`` (pass names, see
-``graphdl.passes.pass_names()``).
+off. graphdl adds ``backend`` (the executor), ``disabled_passes`` (pass names, see
+``graphdl.passes.pass_names()``) and ``dump_dir`` (a folder for compiler dumps, like the
+``GRAPHDL_DUMP_DIR`` environment variable; see graphdl/client/dumps.py).
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ class RunMetadata(_Message):
 
 
 class ConfigProto(_Message):
-    """TF1's session configuration; graphdl adds ``backend`` and ``disabled_passes``."""
+    """TF1's session configuration; graphdl adds ``backend``, ``disabled_passes`` and ``dump_dir``."""
 
     _defaults = {
         "device_count": dict,
@@ -93,6 +94,7 @@ class ConfigProto(_Message):
         "isolate_session_state": False,
         "backend": None,
         "disabled_passes": tuple,
+        "dump_dir": None,
     }
 
 

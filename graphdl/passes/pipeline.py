@@ -68,10 +68,11 @@ def _load_passes():
     from graphdl.passes import algebraic_simplification, common_subexpressions, constant_folding  # noqa: F401
 
 
-def optimize(program: Program, disabled=(), only=None) -> tuple[Program, list[PassReport]]:
+def optimize(program: Program, disabled=(), only=None, on_pass=None) -> tuple[Program, list[PassReport]]:
     """Run the default pipeline over ``program``; returns the new program and one report per pass run.
 
-    ``disabled`` names passes to skip; ``only`` (if given) runs just those passes.
+    ``disabled`` names passes to skip; ``only`` (if given) runs just those passes; ``on_pass`` (if
+    given) is called as ``on_pass(report, program_after)`` after each pass.
     """
     _load_passes()
     disabled = (disabled,) if isinstance(disabled, str) else tuple(disabled or ())
@@ -87,4 +88,6 @@ def optimize(program: Program, disabled=(), only=None) -> tuple[Program, list[Pa
         before = len(program.ops)
         program, changes = graph_pass.run(program)
         reports.append(PassReport(graph_pass.name, before, len(program.ops), list(changes), time.perf_counter() - start))
+        if on_pass is not None:
+            on_pass(reports[-1], program)
     return program, reports
