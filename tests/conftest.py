@@ -6,7 +6,12 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-import graphdl  # noqa: E402
+# Without an NVIDIA GPU the "cuda" backend's tests run on Numba's CUDA simulator; the variable must be
+# set before numba.cuda is first imported.
+if "NUMBA_ENABLE_CUDASIM" not in os.environ and not os.path.exists("/dev/nvidia0"):
+    os.environ["NUMBA_ENABLE_CUDASIM"] = "1"
+
+import graphdl
 
 
 @pytest.fixture(autouse=True)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import importlib
 import os
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -28,10 +28,17 @@ class Executable(ABC):
 
 @dataclass(frozen=True)
 class CompileOptions:
-    """What a session asks of a backend's compiler: passes to skip (see ``graphdl.passes.pass_names``)."""
+    """What a session asks of a backend's compiler: passes to skip (see ``graphdl.passes.pass_names``).
+
+    ``on_pass``, if set, is called as ``on_pass(report, program_after)`` after each pass the
+    backend runs (compiler dumps use it; see graphdl/client/dumps.py).
+    """
 
     disabled_passes: tuple = ()
     threads: int = 0  # 0: the backend's default
+    allow_soft_placement: bool = False  # ops placed on a GPU explicitly may fall back to the CPU
+    log_device_placement: bool = False  # print where each op runs
+    on_pass: Callable | None = None
 
 
 class Backend(ABC):
@@ -48,6 +55,7 @@ class Backend(ABC):
 _BACKEND_MODULES = {
     "reference": "graphdl.backends.reference",
     "numba": "graphdl.backends.numba_cpu",
+    "cuda": "graphdl.backends.numba_cuda",
 }
 _INSTANCES: dict[str, Backend] = {}
 

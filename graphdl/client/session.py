@@ -8,6 +8,7 @@ import numpy as np
 
 from graphdl.client.backend import CompileOptions, get_backend
 from graphdl.client.config import disabled_passes
+from graphdl.client.dumps import compile_with_dump, dump_dir_for
 from graphdl.client.fetches import FetchStructure, convert_feed_value, resolve_feed_key
 from graphdl.client.program import prune
 from graphdl.client.state import SessionState
@@ -49,7 +50,9 @@ class BaseSession:
         self._config = config
         self._backend = get_backend(backend if backend is not None else _backend_from_config(config))
         self._compile_options = CompileOptions(
-            disabled_passes=disabled_passes(config), threads=int(getattr(config, "intra_op_parallelism_threads", 0) or 0)
+            disabled_passes=disabled_passes(config), threads=int(getattr(config, "intra_op_parallelism_threads", 0) or 0),
+            allow_soft_placement=bool(getattr(config, "allow_soft_placement", False)),
+            log_device_placement=bool(getattr(config, "log_device_placement", False)),
         )
         self._state = SessionState()
         self._executables: dict = {}
@@ -137,7 +140,11 @@ class BaseSession:
             targets = tuple(e for e in elements if isinstance(e, Operation))
             ordered_feeds = tuple(sorted(feed_tensors, key=lambda t: (t.op._id, t.value_index)))
             program = prune(self._graph, fetch_tensors, ordered_feeds, targets)
-            executable = self._backend.compile(program, self._state, self._compile_options)
+            dump_root = dump_dir_for(self._config)
+            if dump_root:
+                executable = compile_with_dump(self._backend, program, self._state, self._compile_options, dump_root)
+            else:
+                executable = self._backend.compile(program, self._state, self._compile_options)
             compiled = self._executables[key] = (executable, ordered_feeds)
         return compiled
 

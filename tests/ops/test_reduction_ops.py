@@ -26,6 +26,12 @@ SPARSE_X = np.array([[0.0, 1.5, 0.0], [2.0, 0.0, -3.0]], dtype=np.float32)
 CASES = [
     # reduce_mean
     OpCase("mean_all", lambda x: graphdl.reduce_mean(x), [randn(3, 4)], lambda x: x.mean()),
+    # Long reductions with few outputs: a device backend reduces them with a whole block per output.
+    OpCase("mean_long_axis0", lambda x: graphdl.reduce_mean(x, axis=0), [randn(130, 2)], lambda x: x.mean(0),
+           grad=False),
+    OpCase("max_long_axis1", lambda x: graphdl.reduce_max(x, axis=1), [randn(2, 97)], lambda x: x.max(1),
+           grad=False),
+    OpCase("sum_long_all", lambda x: graphdl.reduce_sum(x), [randn(9, 20)], lambda x: x.sum(), grad=False),
     OpCase("mean_axis1", lambda x: graphdl.reduce_mean(x, axis=1), [randn(3, 4)], lambda x: x.mean(1)),
     OpCase("mean_negative_axis", lambda x: graphdl.reduce_mean(x, -1), [randn(2, 3, 4)], lambda x: x.mean(-1)),
     OpCase("mean_list_keepdims", lambda x: graphdl.reduce_mean(x, [0, 2], keepdims=True), [randn(2, 3, 4)],
