@@ -22,9 +22,11 @@ import pytest
 
 import graphdl
 
-# Every backend every op test runs on. "cuda" runs on a GPU when there is one, else on Numba's
-# CUDA simulator (tests/conftest.py turns it on before numba.cuda is imported).
-BACKENDS = ["reference", "numba", "cuda"]
+# The host backends every test module runs on.
+BACKENDS = ["reference", "numba"]
+# The op tables also run on "cuda": on a GPU when there is one, else on Numba's CUDA simulator
+# (tests/conftest.py turns it on before numba.cuda is imported).
+OP_TEST_BACKENDS = [*BACKENDS, "cuda"]
 
 
 @dataclass
@@ -159,7 +161,7 @@ def make_op_tests(cases):
     ids = [c.id for c in cases]
     assert len(set(ids)) == len(ids), "OpCase ids must be unique"
 
-    @pytest.mark.parametrize("backend", BACKENDS)
+    @pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
     @pytest.mark.parametrize("case", cases, ids=ids)
     def test_forward(case, backend):
         _skip_if_needed(case, backend)
@@ -169,7 +171,7 @@ def make_op_tests(cases):
 
     grad_cases = [c for c in cases if c.grad]
 
-    @pytest.mark.parametrize("backend", BACKENDS)
+    @pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
     @pytest.mark.parametrize("case", grad_cases, ids=[c.id for c in grad_cases])
     def test_gradient(case, backend):
         _skip_if_needed(case, backend)
