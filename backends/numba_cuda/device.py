@@ -116,7 +116,9 @@ def to_device(value, what="a tensor"):
 
 def is_device_array(value) -> bool:
     """Whether ``value`` lives on the device (has the CUDA array interface)."""
-    return hasattr(value, "__cuda_array_interface__") and not isinstance(value, np.ndarray)
+    # (the simulator's arrays have copy_to_host but no __cuda_array_interface__)
+    return not isinstance(value, np.ndarray) and (
+        hasattr(value, "__cuda_array_interface__") or hasattr(value, "copy_to_host"))
 
 
 def to_host(value) -> np.ndarray:

@@ -3,6 +3,7 @@ nodes -> graphdl ops through the converter registry (one converter per ONNX op t
 
 from __future__ import annotations
 
+import collections
 import os
 import re
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from onnx import numpy_helper
 import graphdl
 
 from . import (  # noqa: F401
+    control_flow_converters,
     conv_converters,
     index_converters,
     math_converters,
@@ -154,7 +156,39 @@ def import_model(path_or_proto, graph: graphdl.Graph | None = None, trainable_in
     return ImportedModel(graph, inputs, outputs, variables, opset)
 
 
+def import_subgraph(onnx_graph, inputs: list, outer_values, outer_constants, opset: int, where: str) -> list:
+    """Convert the nodes of an ONNX subgraph (an ``If`` branch, a ``Loop``/``Scan`` body) into the current default
+    graph and return the graphdl tensors of its outputs.
+
+    The subgraph's inputs are bound to ``inputs`` (graphdl tensors, one per input), its initializers become
+    constants, and names it does not define resolve in the enclosing scope (``outer_values``/``outer_constants``),
+    as ONNX's lexical scoping says; names it defines stay local to it."""
+    if len(inputs) != len(onnx_graph.input):
+        raise ValueError(f"{where}: the subgraph '{onnx_graph.name}' takes {len(onnx_graph.input)} inputs, "
+                         f"{len(inputs)} were given")
+    values = collections.ChainMap({}, outer_values)
+    constants = collections.ChainMap({}, outer_constants)
+    for value_info, tensor in zip(onnx_graph.input, inputs):
+        values[value_info.name] = tensor
+    for init in onnx_graph.initializer:
+        array = numpy_helper.to_array(init)
+        constants[init.name] = array
+        values[init.name] = graphdl.constant(array, dtype=onnx_dtype(init.data_type),
+                                             name=graphdl_name(init.name, "initializer"))
+    for node in onnx_graph.node:
+        _convert_node(node, values, constants, opset)
+    outputs = []
+    for out in onnx_graph.output:
+        if out.name not in values:
+            raise ValueError(f"{where}: subgraph output '{out.name}' is produced by no node and names no outer value")
+        outputs.append(values[out.name])
+    return outputs
+
+
 def _convert_node(node, values, constants, opset):
+    if node.domain not in ("", "ai.onnx"):
+        raise UnsupportedOnnxError(f"{node.op_type} node '{node.name}' is in domain '{node.domain}'; graphdl "
+                                   f"imports only the default ONNX domain")
     fn = CONVERTERS.get(node.op_type)
     if fn is None:
         raise UnsupportedOnnxError(f"ONNX op type '{node.op_type}' (node '{node.name or node.output[0]}') has no "
@@ -168,7 +202,7 @@ def _convert_node(node, values, constants, opset):
                              f"(the ONNX graph must be topologically sorted)")
         else:
             node_inputs.append(values[name])
-    ctx = NodeContext(node, node_inputs, constants, opset)
+    ctx = NodeContext(node, node_inputs, constants, opset, values)
     scope = graphdl_name(node.name or node.output[0], node.op_type)
     with graphdl.name_scope(scope):
         result = fn(ctx)

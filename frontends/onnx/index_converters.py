@@ -34,16 +34,25 @@ def one_hot(node):
 @converter("GatherElements")
 def gather_elements(node):
     """GatherElements: ``out[i][j][k] = data[i][indices[i][j][k]][k]`` (for axis 1) via gather_nd with an index grid
-    built from the (static) shape of ``indices``."""
+    built from the shape of ``indices`` (static, or at run time)."""
     data, indices = node.input(0), node.input(1)
     rank = rank_of(data, node)
     axis = normalize_axis(node.attr("axis", 0), rank, node)
     shape = indices.shape.as_tuple()
-    if shape is None or None in shape:
-        raise node.unsupported("GatherElements needs indices of static shape")
     idx = graphdl.cast(_wrap_negative(indices, graphdl.shape(data)[axis]), graphdl.int64)
-    grid = np.indices(shape, dtype=np.int64)  # [rank, *shape]
-    parts = [idx if d == axis else graphdl.constant(grid[d]) for d in range(rank)]
+    if shape is not None and None not in shape:
+        grid = np.indices(shape, dtype=np.int64)  # [rank, *shape]
+        parts = [idx if d == axis else graphdl.constant(grid[d]) for d in range(rank)]
+    else:  # the index grid from the run-time shape of indices
+        dims = graphdl.shape(idx, out_type=graphdl.int64)
+        parts = []
+        for d in range(rank):
+            if d == axis:
+                parts.append(idx)
+                continue
+            line = [1] * rank
+            line[d] = -1
+            parts.append(graphdl.broadcast_to(graphdl.reshape(graphdl.range(dims[d]), line), dims))
     return graphdl.gather_nd(data, graphdl.stack(parts, axis=-1))
 
 
@@ -169,3 +178,62 @@ def einsum(node):
         x, letters = _contract(x, letters, y, ly, keep)
     perm = [letters.index(c) for c in out]
     return graphdl.transpose(x, perm) if perm != list(range(len(perm))) else graphdl.identity(x)
+
+
+# -- ScatterND ---------------------------------------------------------------------------------------------------------
+_COMBINE = {"mul": (graphdl.multiply, graphdl.reduce_prod), "max": (graphdl.maximum, graphdl.reduce_max),
+            "min": (graphdl.minimum, graphdl.reduce_min)}
+
+
+def _reduction_identity(op: str, dtype):
+    if op == "mul":
+        return np.ones((), dtype.np)
+    info = np.finfo(dtype.np) if dtype.is_floating else np.iinfo(dtype.np)
+    value = (-np.inf if op == "max" else np.inf) if dtype.is_floating else (info.min if op == "max" else info.max)
+    return np.asarray(value, dtype.np)
+
+
+@converter("ScatterND")
+def scatter_nd(node):
+    """ScatterND: ``data`` with the slices ``updates`` written (``none``), added, multiplied, or max/min-combined
+    at the index tuples in the last dim of ``indices`` (negative indices count from the end).
+
+    Each output position takes the update whose 1-based number a ``scatter_nd`` of update numbers leaves there
+    (0: untouched). For mul/max/min, updates sharing an index tuple are first combined with each other (an
+    N x N comparison of their positions, N the number of updates) and the first of each group is scattered."""
+    data, indices, updates = node.input(0), node.input(1), node.input(2)
+    reduction = node.attr("reduction", "none")
+    if reduction not in ("none", "add", *_COMBINE):
+        raise node.unsupported(f"ScatterND reduction '{reduction}'")
+    k = indices.shape.as_tuple()[-1] if indices.shape.ndims else None
+    rank = rank_of(data, node)
+    if k is None:
+        raise node.unsupported("ScatterND needs indices whose last dim (the index tuple length) is static")
+    shape = graphdl.shape(data, out_type=graphdl.int64)
+    index = graphdl.reshape(graphdl.cast(indices, graphdl.int64), [-1, k])
+    index = _wrap_negative(index, shape[:k])
+    rows = graphdl.reshape(updates, graphdl.concat([[-1], shape[k:]], 0))
+    if reduction == "add":
+        return data + graphdl.scatter_nd(index, rows, shape)
+    count = graphdl.shape(index, out_type=graphdl.int64)[0]
+    number = graphdl.range(graphdl.constant(1, graphdl.int64), count + 1, dtype=graphdl.int64)
+    if reduction != "none":
+        position = index[:, 0]
+        for d in range(1, k):
+            position = position * shape[d] + index[:, d]
+        same = graphdl.equal(graphdl.expand_dims(position, 1), graphdl.expand_dims(position, 0))  # [N, N]
+        order = graphdl.range(count)
+        earlier = graphdl.less(graphdl.expand_dims(order, 0), graphdl.expand_dims(order, 1))  # [i, j]: j < i
+        first = graphdl.logical_not(graphdl.reduce_any(graphdl.logical_and(same, earlier), axis=1))
+        number = graphdl.where_v2(first, number, graphdl.zeros_like(number))
+        combine, reduce = _COMBINE[reduction]
+        slice_ones = graphdl.ones([rank - k], graphdl.int64)
+        same = graphdl.reshape(same, graphdl.concat([graphdl.shape(same, out_type=graphdl.int64), slice_ones], 0))
+        identity = graphdl.constant(_reduction_identity(reduction, data.dtype))
+        rows = reduce(graphdl.where_v2(same, graphdl.expand_dims(rows, 0), identity), axis=1)  # each group combined
+    taken = graphdl.scatter_nd(index, number, shape[:k])  # 1-based update number per position, 0: untouched
+    written = graphdl.gather(rows, graphdl.maximum(taken - 1, 0))
+    mask = graphdl.reshape(taken > 0, graphdl.concat([shape[:k], graphdl.ones([rank - k], graphdl.int64)], 0))
+    if reduction != "none":
+        written = combine(data, written)
+    return graphdl.where_v2(mask, written, data)

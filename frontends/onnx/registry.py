@@ -59,7 +59,7 @@ class UnsupportedOnnxError(errors.UnimplementedError):
 class NodeContext:
     """One ONNX node as its converter sees it: attributes, graphdl inputs, constant values, opset."""
 
-    def __init__(self, node, inputs, constants, opset: int):
+    def __init__(self, node, inputs, constants, opset: int, values=None):
         self.node = node
         self.op_type = node.op_type
         self.name = node.name or (node.output[0] if node.output else node.op_type)
@@ -67,6 +67,7 @@ class NodeContext:
         self.attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
         self._inputs = inputs
         self._constants = constants
+        self._values = values if values is not None else {}
 
     def __repr__(self):
         return f"{self.op_type} node '{self.name}'"
@@ -121,6 +122,15 @@ class NodeContext:
         if self.has_input(input_index):
             return [int(v) for v in np.atleast_1d(self.require_const(input_index, what))]
         return None
+
+    def subgraph(self, attr_name: str, inputs) -> list:
+        """Import the graph attribute ``attr_name`` (a branch or loop body) into the current graphdl graph, its
+        inputs bound to the tensors ``inputs``, and return its outputs. The subgraph sees the names of the scope
+        enclosing this node (ONNX lexical scoping); its own names stay local to it."""
+        from .importer import import_subgraph
+
+        return import_subgraph(self.attrs[attr_name], list(inputs), self._values, self._constants, self.opset,
+                               where=f"{self!r} attribute '{attr_name}'")
 
     def unsupported(self, detail: str):
         """An UnsupportedOnnxError naming this node and what graphdl cannot express."""

@@ -182,16 +182,44 @@ def slice_(node):
         starts, ends = list(node.attr("starts")), list(node.attr("ends"))
         axes, steps = node.attr("axes"), None
     else:
-        starts = node.int_list("__none__", 1, "starts")
-        ends = node.int_list("__none__", 2, "ends")
         axes = node.int_list("__none__", 3, "axes")
         steps = node.int_list("__none__", 4, "steps")
+        if node.const(1) is None or node.const(2) is None:
+            return _run_time_slice(node, x, rank, axes, steps)
+        starts = node.int_list("__none__", 1, "starts")
+        ends = node.int_list("__none__", 2, "ends")
     axes = list(range(len(starts))) if axes is None else [normalize_axis(a, rank, node) for a in axes]
     steps = [1] * len(starts) if steps is None else steps
     key = [slice(None)] * rank
     for axis, start, end, step in zip(axes, starts, ends, steps):
         key[axis] = slice(int(start), int(end), int(step))
     return _apply_slices(x, key)
+
+
+def _run_time_slice(node, x, rank, axes, steps):
+    """Slice with starts/ends known only at run time (a loop counter, say): a strided_slice whose begin/end are
+    gathered from them; TF's clamping of out-of-range starts and ends is ONNX's."""
+    starts, ends = (graphdl.reshape(graphdl.cast(node.input(i), graphdl.int64), [-1]) for i in (1, 2))
+    count = starts.shape.as_tuple()[0]
+    if axes is None and count is None:
+        raise node.unsupported("Slice with run-time starts needs constant axes or starts of known length")
+    axes = list(range(count)) if axes is None else [normalize_axis(a, rank, node) for a in axes]
+    steps = [1] * len(axes) if steps is None else steps
+    zero = graphdl.constant([0], dtype=graphdl.int64)
+    begin, end, strides, mask = [], [], [], 0
+    for d in range(rank):
+        if d in axes:
+            k = axes.index(d)
+            begin.append(starts[k:k + 1])
+            end.append(ends[k:k + 1])
+            strides.append(steps[k])
+        else:
+            mask |= 1 << d
+            begin.append(zero)
+            end.append(zero)
+            strides.append(1)
+    return graphdl.strided_slice(x, graphdl.concat(begin, 0), graphdl.concat(end, 0),
+                                 graphdl.constant(np.asarray(strides, np.int64)), begin_mask=mask, end_mask=mask)
 
 
 def _apply_slices(x, key):
@@ -305,7 +333,8 @@ def _gather_pad(x, pairs, mode):
 
 @converter("Range")
 def range_(node):
-    start, limit, delta = (node.input(i) for i in range(3))
+    # ONNX's Range takes scalars; exporters also pass one-element vectors (a dim split off a shape).
+    start, limit, delta = (graphdl.reshape(t, []) if t.shape.ndims != 0 else t for t in map(node.input, range(3)))
     if start.dtype == graphdl.float16:  # graphdl's Range has no float16 kernel
         f32 = [graphdl.cast(t, graphdl.float32) for t in (start, limit, delta)]
         return graphdl.cast(graphdl.range(*f32, dtype=graphdl.float32), graphdl.float16)

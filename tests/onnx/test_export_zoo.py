@@ -12,6 +12,7 @@ from graphdl.backends.onnx import default_opset, export
 import graphdl as tf
 
 ort = pytest.importorskip("onnxruntime")
+onnx = pytest.importorskip("onnx")
 
 ROWS = COLUMNS = 8
 
@@ -159,6 +160,7 @@ def test_zoo_model_exports_and_matches_graphdl(build, opset, tmp_path):
             _perturb_variables(sess, rng)
             path = tmp_path / "model.onnx"
             model = export(sess, inputs, outputs, path=path, opset=opset, feed_dict=pins)
+            onnx.checker.check_model(onnx.load(str(path)), full_check=True)
             assert model.opset_import[0].version == (opset or default_opset())
             first_dim = model.graph.input[0].type.tensor_type.shape.dim[0]
             assert first_dim.dim_param == "batch"

@@ -8,17 +8,10 @@ import graphdl as tf
 
 pytest.importorskip("onnx")
 
-# Models whose exported form the importer does not read yet.
-NOT_IMPORTABLE = {
-    "lstm": "dynamic_rnn exports as an ONNX Loop, which the importer does not read yet",
-}
-
 
 @pytest.mark.parametrize("backend", ["reference", "numba"])
 @pytest.mark.parametrize("build", ZOO, ids=[f.__name__ for f in ZOO])
 def test_exported_model_imports_and_runs_like_the_original(build, backend):
-    if build.__name__ in NOT_IMPORTABLE:
-        pytest.skip(NOT_IMPORTABLE[build.__name__])
     rng = np.random.default_rng(0)
     with tf.Graph().as_default():
         tf.set_random_seed(1)
