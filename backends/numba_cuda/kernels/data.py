@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import OrderedDict
 
 import numpy as np
+from graphdl.backends.numba_cpu.kernel_registry import _Context
 from graphdl.backends.numba_cuda.device import empty, launch_size, to_device
 from graphdl.backends.numba_cuda.kernel_registry import register_cuda_kernel
 from numba import cuda
@@ -55,11 +56,6 @@ def _shape_proxy(shape):
     return np.broadcast_to(np.zeros((), np.int8), tuple(shape))
 
 
-class _RefContext:
-    def __init__(self, op, state=None):
-        self.op, self.attrs, self.state = op, op.attrs, state
-
-
 _TRANSPOSES: dict = {}
 
 
@@ -77,7 +73,7 @@ def transpose(x, perm):
 # -- views -------------------------------------------------------------------------------
 def _view(op, ctx):
     kernel = get_op_def(op.type).kernel
-    rctx = _RefContext(op)
+    rctx = _Context(op, None)
 
     def run(x, *host_args):
         shape = kernel(rctx, _shape_proxy(x.shape), *host_args).shape
@@ -106,7 +102,7 @@ class IndexMapKernel:
     def __init__(self, op, ctx, data_inputs, pad_value_input=None):
         self.op, self.ctx = op, ctx
         self.kernel = get_op_def(op.type).kernel
-        self.rctx = _RefContext(op, ctx.state)
+        self.rctx = _Context(op, ctx.state)
         self.data_inputs = data_inputs  # indices of inputs whose elements move
         self.pad_value_input = pad_value_input
         self.maps: OrderedDict = OrderedDict()
