@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import itertools
 import sys
+import time
 
 import numpy as np
+from graphdl.backends.numba_cpu.threads import set_serial_run
 
 from graphdl import errors
 from graphdl.client.backend import Executable
 from graphdl.client.state import Uninitialized
-from graphdl.backends.numba_cpu.threads import set_serial_run
+from graphdl.client.step_stats import CPU_DEVICE
 
 _counter = itertools.count()
 
@@ -54,31 +56,72 @@ class GeneratedExecutable(Executable):
         self.steps = steps
         namespace = {"_vars": state.variables, "_uninit": _raise_uninitialized, "_Uninitialized": Uninitialized}
         namespace.update(bindings)
-        lines = ["def run(feeds):"]
-        feed_names = [value_names[t] for t in program.feeds]
-        if feed_names:
-            lines.append(f"    {', '.join(feed_names)}{',' if len(feed_names) == 1 else ''} = feeds")
-        self._line_to_step = {}
         for index, step in enumerate(steps):
-            if step.kernel is None:  # identity-like: the value passes through at this point of the schedule
-                lines.append(f"    {step.outputs[0]} = {step.inputs[0]}")
-                self._line_to_step[len(lines)] = step
-                continue
-            kernel_name = f"k{index}"
-            namespace[kernel_name] = step.kernel
-            call = f"{kernel_name}({', '.join(step.inputs)})"
-            if not step.outputs:
-                lines.append(f"    {call}")
-            elif len(step.outputs) == 1:
-                lines.append(f"    {step.outputs[0]} = {call}")
-            else:
-                lines.append(f"    {', '.join(step.outputs)} = {call}")
-            self._line_to_step[len(lines)] = step
-        lines.append(f"    return [{', '.join(fetch_exprs)}]")
-        self.source = "\n".join(lines) + "\n"
+            if step.kernel is not None:
+                namespace[f"k{index}"] = step.kernel
+        self._namespace = namespace
+        self._feed_names = [value_names[t] for t in program.feeds]
+        self._fetch_exprs = fetch_exprs
+        self.source, self._line_to_step = self._generate(traced=False)
         self._filename = f"<graphdl-executor-{next(_counter)}>"
         exec(compile(self.source, self._filename, "exec"), namespace)  # noqa: S102 - our own generated code
         self._run = namespace["run"]
+        self._run_traced = None
+
+    def _generate(self, traced):
+        """Source of ``run(feeds)``, one line per step; ``traced`` also notes the clock after each step."""
+        lines = ["def run(feeds):"]
+        if self._feed_names:
+            lines.append(f"    {', '.join(self._feed_names)}{',' if len(self._feed_names) == 1 else ''} = feeds")
+        if traced:
+            lines.append("    _ts = [_now()]")
+        line_to_step = {}
+        for index, step in enumerate(self.steps):
+            if step.kernel is None:  # identity-like: the value passes through at this point of the schedule
+                lines.append(f"    {step.outputs[0]} = {step.inputs[0]}")
+            else:
+                call = f"k{index}({', '.join(step.inputs)})"
+                if not step.outputs:
+                    lines.append(f"    {call}")
+                elif len(step.outputs) == 1:
+                    lines.append(f"    {step.outputs[0]} = {call}")
+                else:
+                    lines.append(f"    {', '.join(step.outputs)} = {call}")
+            line_to_step[len(lines)] = step
+            if traced:
+                lines.append("    _ts.append(_now())")
+        fetches = f"[{', '.join(self._fetch_exprs)}]"
+        lines.append(f"    return {fetches}, _ts" if traced else f"    return {fetches}")
+        return "\n".join(lines) + "\n", line_to_step
+
+    def trace_clock(self):
+        """A function returning nanoseconds after the work queued so far has finished (host: no wait)."""
+        return time.perf_counter_ns
+
+    def step_device(self, step) -> str:
+        """The device a step's kernel ran on, for traces."""
+        return CPU_DEVICE
+
+    def run_traced(self, feed_values, timer):
+        """Like ``run``, recording each kernel's start and end in ``timer`` (a StepTimer)."""
+        if self._run_traced is None:
+            source, line_to_step = self._generate(traced=True)
+            filename = f"<graphdl-executor-traced-{next(_counter)}>"
+            namespace = dict(self._namespace, _now=self.trace_clock())
+            exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - our own generated code
+            self._run_traced = (namespace["run"], filename, line_to_step)
+        run, filename, line_to_step = self._run_traced
+        saved = self._run, self._filename, self._line_to_step
+        self._run, self._filename, self._line_to_step = run, filename, line_to_step
+        try:
+            values, times = self.run(feed_values)
+        finally:
+            self._run, self._filename, self._line_to_step = saved
+        for step, start, end in zip(self.steps, times, times[1:]):
+            if step.kernel is not None:
+                op_type = "Transfer" if step.implementation == "transfer" else None
+                timer.record(step.op, start, end, self.step_device(step), _label(step), op_type)
+        return values
 
     def run(self, feed_values):
         previous = set_serial_run(self.serial_kernels)
@@ -122,3 +165,13 @@ def copy_if_shared(value, shared_ids):
 
 def as_array(value):
     return value if isinstance(value, np.ndarray) else np.asarray(value)
+
+
+def _label(step) -> str:
+    """A trace label: the op, its inputs, and for a fused kernel the ops it contains."""
+    op = step.op
+    if step.implementation == "transfer":
+        return f"{step.outputs[0]} = transfer of {op.name}'s output ({step.inputs[0]})"
+    members = op.attrs.get("members")
+    inner = f" [{', '.join(members)}]" if members else ""
+    return f"{op.name} = {op.type}({', '.join(step.inputs)}){inner}"

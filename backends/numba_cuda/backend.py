@@ -28,6 +28,7 @@ from graphdl.backends.numba_cuda.variables import coherent_variables
 from graphdl import errors
 from graphdl.client.backend import Backend, CompileOptions
 from graphdl.client.state import Uninitialized
+from graphdl.client.step_stats import CPU_DEVICE, GPU_DEVICE
 from graphdl.framework.op_def import get_op_def
 from graphdl.passes.elementwise_fusion import fuse_elementwise
 from graphdl.passes.pipeline import PIPELINE_ORDER, PassReport, optimize
@@ -47,6 +48,17 @@ class CudaExecutable(GeneratedExecutable):
         self.reports = reports
         self.source_program = source_program
         self.placement = placement  # op name -> "/device:GPU:0" or "/device:CPU:0"
+
+    def trace_clock(self):
+        def now():  # kernels run asynchronously: a step's end is when the device has finished it
+            device.synchronize()
+            return time.perf_counter_ns()
+
+        return now
+
+    def step_device(self, step):
+        on_gpu = step.implementation == "transfer" or "GPU" in self.placement.get(step.op.name, "")
+        return GPU_DEVICE if on_gpu else CPU_DEVICE
 
     def run(self, feed_values):
         try:

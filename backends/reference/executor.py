@@ -69,7 +69,10 @@ class ReferenceExecutable(Executable):
             t.op.name if t.op.type == "VariableV2" and t not in fed else None for t in program.fetches
         )
 
-    def run(self, feed_values):
+    def run_traced(self, feed_values, timer):
+        return self.run(feed_values, timer)
+
+    def run(self, feed_values, timer=None):
         values = [None] * self._num_slots
         values[: self._num_feeds] = feed_values
         state = self._state
@@ -81,7 +84,12 @@ class ReferenceExecutable(Executable):
                     if not is_ref and isinstance(args[i], Uninitialized):
                         _raise_uninitialized(args[i], op)
             try:
-                result = kernel(ctx, *args)
+                if timer is None:
+                    result = kernel(ctx, *args)
+                else:
+                    start = timer.now()
+                    result = kernel(ctx, *args)
+                    timer.record(op, start, timer.now())
             except errors.OpError:
                 raise
             except (ValueError, IndexError, TypeError, FloatingPointError, ZeroDivisionError) as e:

@@ -25,6 +25,13 @@ class Executable(ABC):
     def run(self, feed_values: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Execute once; return one array per fetch, in ``program.fetches`` order."""
 
+    def run_traced(self, feed_values: Sequence[np.ndarray], timer) -> list[np.ndarray]:
+        """Like ``run``, recording each kernel's start and end in ``timer`` (a ``StepTimer``).
+
+        A backend that cannot time its kernels one by one runs untraced (no records).
+        """
+        return self.run(feed_values)
+
 
 @dataclass(frozen=True)
 class CompileOptions:

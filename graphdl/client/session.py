@@ -12,6 +12,7 @@ from graphdl.client.dumps import compile_with_dump, dump_dir_for
 from graphdl.client.fetches import FetchStructure, convert_feed_value, resolve_feed_key
 from graphdl.client.program import prune
 from graphdl.client.state import SessionState
+from graphdl.client.step_stats import StepTimer, wants_trace
 from graphdl.framework.graph import Graph, get_default_graph
 from graphdl.framework.operation import Operation, Tensor
 
@@ -88,6 +89,11 @@ class BaseSession:
             raise RuntimeError("Attempted to use a closed Session.")
         structure = self._structure_for(fetches)
         feeds = self._convert_feeds(feed_dict) if feed_dict else {}
+        if wants_trace(options, run_metadata):
+            timer = StepTimer()
+            values = structure.rebuild(self._run_elements(structure, feeds, timer))
+            run_metadata.step_stats = timer.step_stats()
+            return values
         return structure.rebuild(self._run_elements(structure, feeds))
 
     def _structure_for(self, fetches) -> FetchStructure:
@@ -148,9 +154,10 @@ class BaseSession:
             compiled = self._executables[key] = (executable, ordered_feeds)
         return compiled
 
-    def _run_elements(self, structure: FetchStructure, feeds: dict) -> list:
+    def _run_elements(self, structure: FetchStructure, feeds: dict, timer=None) -> list:
         executable, feed_order = self._executable_for(structure, feeds)
-        values = executable.run([feeds[t] for t in feed_order])
+        feed_values = [feeds[t] for t in feed_order]
+        values = executable.run(feed_values) if timer is None else executable.run_traced(feed_values, timer)
         return structure.place(values)
 
     def make_callable(self, fetches, feed_list=None, accept_options=False):
@@ -164,6 +171,15 @@ class BaseSession:
                 raise TypeError(f"This callable takes {len(feed_tensors)} feed values, got {len(feed_values)}")
             self._check_open()
             feeds = {t: convert_feed_value(t, v) for t, v in zip(feed_tensors, feed_values)}
+            options, run_metadata = kwargs.pop("options", None), kwargs.pop("run_metadata", None)
+            if kwargs or (not accept_options and (options is not None or run_metadata is not None)):
+                unexpected = sorted(kwargs) or ["options/run_metadata (make the callable with accept_options=True)"]
+                raise TypeError(f"This callable got unexpected keyword arguments: {', '.join(unexpected)}")
+            if wants_trace(options, run_metadata):
+                timer = StepTimer()
+                values = structure.rebuild(self._run_elements(structure, feeds, timer))
+                run_metadata.step_stats = timer.step_stats()
+                return values
             return structure.rebuild(self._run_elements(structure, feeds))
 
         return call

@@ -19,14 +19,14 @@ from graphdl.train.training_ops import _SIGNATURES, _input_names
 
 
 @cuda.jit
-def _gradient_descent(var, grad, alpha):
+def _gradient_descent(var, alpha, grad):  # arguments in the op's input order
     a = alpha[0]
     for i in range(cuda.grid(1), var.shape[0], cuda.gridsize(1)):
         var[i] = var[i] - grad[i] * a
 
 
 @cuda.jit
-def _proximal_gradient_descent(var, grad, alpha, l1, l2):
+def _proximal_gradient_descent(var, alpha, l1, l2, grad):
     a, zero = alpha[0], alpha[0] - alpha[0]
     one = zero + 1
     denom = one + l2[0] * a
