@@ -132,6 +132,8 @@ CASES = [
     # -- max_pool
     max_case("max_2x2_s2_valid", (2, 4, 6, 3), (2, 2), (2, 2), "VALID"),
     max_case("max_2x2_s2_same_odd", (2, 7, 5, 3), (2, 2), (2, 2), "SAME"),
+    # Tiling windows with a last row and column no window covers (their gradient is zero).
+    max_case("max_2x2_s2_valid_odd", (2, 5, 7, 3), (2, 2), (2, 2), "VALID"),
     max_case("max_3x3_s2_same_overlap", (2, 7, 5, 2), (3, 3), (2, 2), "SAME"),
     max_case("max_3x3_s2_valid_overlap", (1, 7, 5, 2), (3, 3), (2, 2), "VALID"),
     max_case("max_3x2_s1x2_same", (2, 5, 6, 1), (3, 2), (1, 2), "SAME"),
@@ -147,6 +149,10 @@ CASES = [
            lambda x: tf.gradients(tf.nn.max_pool(x, [1, 2, 2, 1], [1, 2, 2, 1], "VALID"), x)[0],
            [np.array([[1, 3], [3, 2]], np.float32).reshape(1, 2, 2, 1)],
            lambda x: np.array([[0, 1], [0, 0]], np.float32).reshape(1, 2, 2, 1), grad=False),
+    OpCase("max_pool_ties_all_zero_window",  # as after a ReLU: the first position of the window gets it all
+           lambda x: tf.gradients(tf.nn.max_pool(x, [1, 2, 2, 1], [1, 2, 2, 1], "VALID"), x)[0],
+           [np.array([[0, 0, 0, 5], [0, 0, 5, 1]], np.float32).reshape(1, 2, 4, 1)],
+           lambda x: np.array([[1, 0, 0, 1], [0, 0, 0, 0]], np.float32).reshape(1, 2, 4, 1), grad=False),
     # MaxPoolGrad forward against an explicit first-argmax scatter; its gradient (MaxPoolGradGrad)
     # w.r.t. dy, whose own gradient (MaxPoolGrad again) the coverage table also exercises.
     OpCase("max_pool_grad_3x3_s2_same", max_pool_backprop(3, 2, "SAME"),
