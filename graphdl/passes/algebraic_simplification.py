@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from graphdl import dtypes
 from graphdl.passes.pipeline import register_pass
 from graphdl.passes.purity import is_pure, reads_variable_directly
 from graphdl.passes.rewrite import copy_program
@@ -146,6 +147,45 @@ def _matmul_transposes(builder, op):
     return [builder.create("MatMul", inputs, attrs, op.name, exact=True).outputs[0]]
 
 
+def _int_list(builder, old_tensor):
+    value = _const(builder, old_tensor)
+    return None if value is None else [int(v) for v in np.ravel(value)]
+
+
+def _unused_split_of_matmul(builder, op):
+    """SplitV(MatMul(a, b), sizes, axis) of which some parts are never read -> one MatMul per part on a slice of
+    the operand that holds its rows or columns (the gradient of ``concat([x, h]) @ W`` when only h's part is
+    needed, as in an RNN's backward pass: the unread rows are then never computed)."""
+    x, sizes_t, axis_t = op.inputs
+    producer = _producer(builder, x)
+    sizes, axis = _int_list(builder, sizes_t), _int_list(builder, axis_t)
+    if (producer.type != "MatMul" or not _bypassable(producer) or sizes is None or axis is None
+            or builder.uses(x) != 1 or x.shape.ndims != 2 or all(builder.uses(t) for t in op.outputs)):
+        return None
+    dims = x.shape.as_tuple()
+    axis = axis[0] % 2
+    if dims[axis] is None or any(s < 0 for s in sizes) or sum(sizes) != dims[axis]:
+        return None
+    a, b = producer.inputs
+    transpose_a, transpose_b = bool(producer.attrs.get("transpose_a")), bool(producer.attrs.get("transpose_b"))
+    # Output rows are a's rows (its columns when transposed); output columns are b's columns (rows when transposed).
+    operand, transposed = (a, transpose_a) if axis == 0 else (b, transpose_b)
+    slice_axis = (1 if transposed else 0) if axis == 0 else (0 if transposed else 1)
+    outputs, start = [], 0
+    for k, size in enumerate(sizes):
+        begin, extent = [0, 0], [-1, -1]
+        begin[slice_axis], extent[slice_axis] = start, size
+        start += size
+        consts = [builder.create("Const", [], {"value": np.asarray(v, np.int32), "dtype": dtypes.int32},
+                                 f"{op.name}/part{k}/{label}").outputs[0]
+                  for v, label in ((begin, "begin"), (extent, "size"))]
+        part = builder.create("Slice", [operand, *consts], {}, f"{op.name}/part{k}/operand").outputs[0]
+        pair = [part, b] if axis == 0 else [a, part]
+        product = builder.create("MatMul", pair, dict(producer.attrs), f"{op.name}/part{k}")
+        outputs.append(product.outputs[0])
+    return outputs
+
+
 RULES = {
     "Mul": [_neutral_operand(1)],
     "AddV2": [_neutral_operand(0)],
@@ -159,6 +199,7 @@ RULES = {
     "PlaceholderWithDefault": [_passthrough],
     "Cast": [_same_dtype_cast],
     "MatMul": [_matmul_transposes],
+    "SplitV": [_unused_split_of_matmul],
 }
 
 

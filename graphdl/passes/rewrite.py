@@ -40,6 +40,7 @@ class ProgramBuilder:
             self.feeds.append(new)
         self._feed_ops = {t.op for t in self.feeds}
         self._side_effects = None
+        self._uses = None
 
     @property
     def side_effects(self) -> SideEffectCheck:
@@ -47,6 +48,18 @@ class ProgramBuilder:
         if self._side_effects is None:
             self._side_effects = SideEffectCheck(self.source)
         return self._side_effects
+
+    def uses(self, old: Tensor) -> int:
+        """How many inputs of the source program's ops read ``old``, plus one per fetch of it."""
+        if self._uses is None:
+            counts: dict = {}
+            for op in self.source.ops:
+                for t in op.inputs:
+                    counts[t] = counts.get(t, 0) + 1
+            for t in self.source.fetches:
+                counts[t] = counts.get(t, 0) + 1
+            self._uses = counts
+        return self._uses.get(old, 0)
 
     def tensor(self, old: Tensor) -> Tensor:
         """The new graph's tensor standing for ``old``."""

@@ -368,3 +368,42 @@ def test_fetched_intermediates_keep_their_values():
     simplified, _ = simplify_algebra(program)
     assert op_types(simplified) == {"Tanh": 1}
     assert_same_results(program, simplified, [X])
+
+
+@pytest.mark.parametrize("transpose_a, transpose_b, axis", [(False, True, 1), (False, False, 1), (True, False, 0),
+                                                             (False, False, 0)])
+def test_unread_part_of_a_split_matmul_is_not_computed(transpose_a, transpose_b, axis):
+    rng = np.random.default_rng(3)
+    a_value = rng.normal(size=(5, 4) if transpose_a else (4, 5)).astype(np.float32)
+    b_value = rng.normal(size=(6, 5) if transpose_b else (5, 6)).astype(np.float32)
+    a = graphdl.placeholder(graphdl.float32, a_value.shape, name="a")
+    b = graphdl.placeholder(graphdl.float32, b_value.shape, name="b")
+    product = graphdl.matmul(a, b, transpose_a=transpose_a, transpose_b=transpose_b)
+    sizes = [1, 3] if axis == 0 else [2, 4]
+    _, wanted = graphdl.split(product, sizes, axis=axis)  # as the gradient of concat([x, h]) when only h's is read
+    program = program_for([graphdl.tanh(wanted)], [a, b])
+    simplified, changes = simplify_algebra(program)
+    assert any("(SplitV) ->" in c for c in changes)
+    assert "SplitV" not in op_types(simplified) and op_types(simplified)["MatMul"] == 1
+    matmul = next(op for op in simplified.ops if op.type == "MatMul")
+    assert matmul.outputs[0].shape.as_list() == ([3, 6] if axis == 0 else [4, 4])
+    assert_same_results(program, simplified, [a_value, b_value], rtol=1e-6, atol=1e-6)
+
+
+def test_split_matmul_whose_parts_are_all_read_is_kept():
+    a = graphdl.placeholder(graphdl.float32, [4, 5], name="a")
+    b = graphdl.placeholder(graphdl.float32, [5, 6], name="b")
+    left, right = graphdl.split(graphdl.matmul(a, b), [2, 4], axis=1)
+    program = program_for([left, graphdl.tanh(right)], [a, b])
+    simplified, _ = simplify_algebra(program)
+    assert op_types(simplified)["SplitV"] == 1 and op_types(simplified)["MatMul"] == 1
+
+
+def test_split_of_a_matmul_read_elsewhere_is_kept():
+    a = graphdl.placeholder(graphdl.float32, [4, 5], name="a")
+    b = graphdl.placeholder(graphdl.float32, [5, 6], name="b")
+    product = graphdl.matmul(a, b)
+    _, right = graphdl.split(product, [2, 4], axis=1)
+    program = program_for([right, graphdl.reduce_sum(product)], [a, b])
+    simplified, _ = simplify_algebra(program)
+    assert op_types(simplified)["SplitV"] == 1 and op_types(simplified)["MatMul"] == 1
