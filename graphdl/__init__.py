@@ -60,6 +60,7 @@ from graphdl.ops.logging_ops import Print, print_v2 as print  # noqa: A004,E402 
 from graphdl.ops.check_ops import *  # noqa: F401,F403,E402  (tf.Assert, tf.assert_*)
 from graphdl.ops.numerics import add_check_numerics_ops, check_numerics, verify_tensor_all_finite  # noqa: E402
 from graphdl.ops.script_ops import numpy_function, py_func  # noqa: E402
+from graphdl.ops import collective_ops as _collective_ops  # registers the MPI ops; imports no MPI
 from graphdl.variables import (
     Variable, global_variables, global_variables_initializer, initialize_all_variables, is_variable_initialized,
     local_variables, local_variables_initializer, model_variables, trainable_variables, variables_initializer,
@@ -89,4 +90,8 @@ def __getattr__(name):
         import importlib
 
         return importlib.import_module("graphdl.viz")
+    if name == "distributed":  # data-parallel training on MPI: loaded on first use
+        import importlib
+
+        return importlib.import_module("graphdl.distributed")
     raise AttributeError(f"module 'graphdl' has no attribute {name!r}")

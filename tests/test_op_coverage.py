@@ -65,6 +65,9 @@ TESTED_ELSEWHERE = {
     "AudioSummaryV2": "test_summary.py",
     "TensorSummaryV2": "test_summary.py",
     "MergeSummary": "test_summary.py",
+    # Collectives across MPI worker processes: compared with single-process training under mpiexec.
+    "MPIAllreduce": "test_distributed.py (with its gradient)",
+    "MPIBroadcast": "test_distributed.py",
 }
 
 

@@ -46,3 +46,8 @@ not_exported(
     "FusedElementwise",
 )
 not_exported("a variable is exported as an initializer holding its value", "VariableV2")
+not_exported(
+    "training-only: a collective across the worker processes of an MPI job (graphdl.distributed); an exported "
+    "model runs in one process",
+    "MPIAllreduce", "MPIBroadcast",
+)

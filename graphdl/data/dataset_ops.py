@@ -186,6 +186,10 @@ class DatasetV1:
         """All but the first ``count`` elements (-1: skip all)."""
         return SkipDataset(self, count)
 
+    def shard(self, num_shards, index):
+        """Every ``num_shards``-th element starting at element ``index`` (worker ``index`` of ``num_shards``)."""
+        return ShardDataset(self, num_shards, index)
+
     def prefetch(self, buffer_size):
         """The same elements (graphdl runs the pipeline when an element is asked for; nothing to overlap)."""
         return PrefetchDataset(self)
@@ -238,6 +242,7 @@ from graphdl.data.transformations import (
     PaddedBatchDataset,
     PrefetchDataset,
     RepeatDataset,
+    ShardDataset,
     ShuffleDataset,
     SkipDataset,
     TakeDataset,

@@ -244,6 +244,23 @@ class SkipDataset(DatasetV1):
                 yield element
 
 
+class ShardDataset(DatasetV1):
+    def __init__(self, dataset, num_shards, index):
+        self._num_shards = int_arg(num_shards, "shard num_shards")
+        self._index = int_arg(index, "shard index")
+        super().__init__(dataset._structure, (dataset,), [self._num_shards, self._index])
+
+    def _elements(self, env):
+        num_shards, index = env.scalar(self._num_shards), env.scalar(self._index)
+        if num_shards < 1 or not 0 <= index < num_shards:
+            raise errors.InvalidArgumentError(
+                None, None, f"Dataset.shard: index must be in [0, num_shards) and num_shards >= 1, got "
+                f"num_shards={num_shards}, index={index}")
+        for i, element in enumerate(self._inputs[0]._elements(env)):
+            if i % num_shards == index:
+                yield element
+
+
 class PrefetchDataset(DatasetV1):
     def __init__(self, dataset):
         super().__init__(dataset._structure, (dataset,))
