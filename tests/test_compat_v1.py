@@ -59,3 +59,18 @@ def test_same_objects_as_graphdl():
 
     assert tf.Session is graphdl.Session and tf.nn is graphdl.nn and tf.float32 is graphdl.float32
     assert np.dtype(tf.float32.as_numpy_dtype) == np.float32
+
+
+def test_tf_logging_prints_to_stderr_once_verbosity_allows():
+    import subprocess
+    import sys
+
+    script = (
+        "import graphdl.compat.v1 as tf\n"
+        "tf.logging.info('hidden %d', 1)\n"
+        "tf.logging.set_verbosity(tf.logging.INFO)\n"
+        "tf.logging.info('step %d', 7)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stderr.splitlines()[-1] == "INFO:graphdl:step 7"
+    assert "hidden" not in done.stderr

@@ -378,3 +378,22 @@ def test_dataset_shard(single_worker):
     whole = hvd.shard(tf.data.Dataset.range(5)).make_one_shot_iterator().get_next()
     with tf.Session() as sess:
         assert [int(sess.run(whole)) for _ in range(5)] == [0, 1, 2, 3, 4]  # one worker: everything
+
+
+def test_broadcast_hook_inside_monitored_training_session(single_worker, tmp_path):
+    assert issubclass(hvd.BroadcastGlobalVariablesHook, tf.train.SessionRunHook)
+    v = tf.Variable(np.arange(4, dtype=np.float32), name="v")
+    step = tf.train.get_or_create_global_step()
+    train_op = tf.group(v.assign_add(tf.ones([4])), step.assign_add(1))
+    final = tf.train.FinalOpsHook(v)
+    hooks = [hvd.BroadcastGlobalVariablesHook(0), tf.train.StopAtStepHook(last_step=3), final]
+    with tf.train.MonitoredTrainingSession(checkpoint_dir=str(tmp_path), hooks=hooks) as sess:
+        # The hook built its broadcast op before the graph was finalized and ran it when the session started.
+        assert any(op.type == "MPIBroadcast" for op in tf.get_default_graph().get_operations())
+        runs = 0
+        while not sess.should_stop():
+            sess.run(train_op)
+            runs += 1
+    assert runs == 3
+    np.testing.assert_array_equal(final.final_ops_values, np.arange(4) + 3)
+    assert tf.train.latest_checkpoint(str(tmp_path)).endswith("model.ckpt-3")

@@ -57,6 +57,12 @@ def executing_eagerly() -> bool:
 
 def _make_logging():
     logger = _python_logging.getLogger("graphdl")
+    # As TF1's tf_logging: messages go to stderr as "INFO:graphdl:..." once set_verbosity lets them through,
+    # unless the application configured logging itself (then its handlers print them; no doubled lines).
+    if not _python_logging.getLogger().handlers and not logger.handlers:
+        handler = _python_logging.StreamHandler()
+        handler.setFormatter(_python_logging.Formatter(_python_logging.BASIC_FORMAT))
+        logger.addHandler(handler)
     return SimpleNamespace(
         DEBUG=_python_logging.DEBUG, INFO=_python_logging.INFO, WARN=_python_logging.WARNING,
         ERROR=_python_logging.ERROR, FATAL=_python_logging.CRITICAL,

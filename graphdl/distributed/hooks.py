@@ -16,6 +16,7 @@ from __future__ import annotations
 from graphdl.framework.ops import name_scope
 from graphdl.ops.collective_ops import mpi_broadcast
 from graphdl.ops.control_ops import group
+from graphdl.train.session_run_hook import SessionRunHook
 
 __all__ = ["BroadcastGlobalVariablesHook", "broadcast_global_variables", "broadcast_variables"]
 
@@ -46,7 +47,7 @@ def broadcast_global_variables(root_rank=0):
     return broadcast_variables(variables, root_rank, name="broadcast_global_variables")
 
 
-class BroadcastGlobalVariablesHook:
+class BroadcastGlobalVariablesHook(SessionRunHook):
     """A ``SessionRunHook`` that broadcasts worker ``root_rank``'s global variables when a session starts."""
 
     def __init__(self, root_rank=0, device=""):
@@ -66,12 +67,3 @@ class BroadcastGlobalVariablesHook:
         if self.bcast_op is None:
             self.begin()
         session.run(self.bcast_op)
-
-    def before_run(self, run_context):
-        """Nothing to add to a step."""
-
-    def after_run(self, run_context, run_values):
-        """Nothing to do after a step."""
-
-    def end(self, session):
-        """Nothing to do at the end."""
