@@ -95,11 +95,17 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=64, help="minibatch size (default 64)")
     parser.add_argument("--learning-rate", type=float, default=0.002, help="Adam learning rate (default 0.002)")
     parser.add_argument("--samples", type=int, default=8, help="generated digits printed (default 8)")
+    parser.add_argument("--classifier-steps", type=int, default=200,
+                        help="training steps of the digit classifier that scores the samples (default 200)")
+    parser.add_argument("--quality-samples", type=int, default=1000,
+                        help="generated digits the sample quality is measured on (default 1000)")
     parser.add_argument("--seed", type=int, default=0, help="seed for the weights, the noise and the batch order")
     parser.add_argument("--check", action="store_true", help="exit 1 unless the targets in the docstring are met")
     args = parser.parse_args(argv)
     if args.epochs < 1 or args.batch_size < 1 or args.samples < 0:
         parser.error("--epochs and --batch-size must be positive, --samples not negative")
+    if args.classifier_steps < 0 or args.quality_samples < 1:
+        parser.error("--classifier-steps must not be negative, --quality-samples must be positive")
 
     tf.set_random_seed(args.seed)
     rng = np.random.default_rng(args.seed)
@@ -138,12 +144,12 @@ def main(argv=None):
     num_batches = len(images) // args.batch_size
     with tf.Session() as sess:
         sess.run(tf.global_variables_initializer())
-        for _ in range(200):
+        for _ in range(args.classifier_steps):
             sess.run(c_train, feed_dict={real: images, labels_in: labels})
         classified = sess.run(class_probabilities, feed_dict={real: test_images}).argmax(axis=1)
         tqdm.write(f"digit classifier for the samples: test accuracy {np.mean(classified == test_labels):.4f}")
         real_nearest = nearest_distance(test_images, images)
-        initial_nearest, _, initial_distance = sample_quality(sess, generate(sess, 1000))
+        initial_nearest, _, initial_distance = sample_quality(sess, generate(sess, args.quality_samples))
 
         d_history = []
         progress = tqdm(total=args.epochs * num_batches, desc="gan", unit="step")
@@ -161,7 +167,7 @@ def main(argv=None):
             d_history.append(d_epoch)
             tqdm.write(f"epoch {epoch:3d}/{args.epochs}  loss {d_epoch:.4f}")
         progress.close()
-        generated = generate(sess, 1000)
+        generated = generate(sess, args.quality_samples)
         nearest, counts, distance = sample_quality(sess, generated)
 
     if args.samples:

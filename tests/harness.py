@@ -24,9 +24,17 @@ import graphdl
 
 # The host backends every test module runs on.
 BACKENDS = ["reference", "numba"]
-# The op tables also run on "cuda": on a GPU when there is one, else on Numba's CUDA simulator
-# (tests/conftest.py turns it on before numba.cuda is imported).
+# The op tables, and the modules whose tests were checked on it, also run on "cuda": on a GPU when there
+# is one, else on Numba's CUDA simulator (tests/conftest.py turns it on before numba.cuda is imported).
 OP_TEST_BACKENDS = [*BACKENDS, "cuda"]
+
+
+def skip_on_cuda_simulator(backend: str, what: str) -> None:
+    """Skip the "cuda" run of a test too heavy for Numba's CUDA simulator (it runs where there is a GPU)."""
+    from graphdl.backends.numba_cuda.device import simulator
+
+    if backend == "cuda" and simulator():
+        pytest.skip(f"{what} takes minutes on Numba's CUDA simulator; its cuda run needs a GPU")
 
 
 @dataclass

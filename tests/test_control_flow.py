@@ -4,7 +4,7 @@ import collections
 
 import numpy as np
 import pytest
-from harness import BACKENDS, OpCase, make_op_tests, randn
+from harness import OP_TEST_BACKENDS, OpCase, make_op_tests, randn
 
 import graphdl as tf
 from graphdl import errors
@@ -114,7 +114,7 @@ test_forward, test_gradient = make_op_tests(CASES)
 # -- laziness and side effects ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 def test_only_the_taken_branch_runs(backend):
     with tf.Graph().as_default():
         v = tf.Variable(0.0, name="v")
@@ -132,7 +132,7 @@ def test_only_the_taken_branch_runs(backend):
                 sess.run(out, {p: False, bad: 99})
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 def test_while_loop_python_semantics(backend):
     with tf.Graph().as_default():
         n = tf.placeholder(tf.int32, [])
@@ -174,7 +174,7 @@ def _np_rnn(xs, W):
     return h
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 def test_rnn_gradient_wrt_captured_variable(backend):
     rng = np.random.default_rng(0)
     W0, xs_value = rng.standard_normal((3, 3)) * 0.5, rng.standard_normal((4, 2, 3))
@@ -197,7 +197,7 @@ def test_rnn_gradient_wrt_captured_variable(backend):
     np.testing.assert_allclose(dW_value, numeric, rtol=1e-6, atol=1e-8)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 def test_training_step_through_while_loop(backend):
     rng = np.random.default_rng(1)
     W0, xs_value = rng.standard_normal((3, 3)) * 0.5, rng.standard_normal((4, 2, 3))
@@ -218,7 +218,7 @@ def test_training_step_through_while_loop(backend):
             assert sess.run(loss, {xs: xs_value}) < 0.5 * loss0
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 def test_get_variable_inside_body_lives_in_outer_graph(backend):
     graph = tf.Graph()
     with graph.as_default():
@@ -244,7 +244,7 @@ def test_get_variable_inside_body_lives_in_outer_graph(backend):
             np.testing.assert_allclose(sess.run(dw), ones.T @ ones @ w.T + (ones @ w).T @ ones)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 def test_dropout_in_body_uses_the_same_mask_backwards(backend):
     with tf.Graph().as_default():
         x = tf.placeholder(tf.float64, [50])
@@ -281,7 +281,7 @@ def test_body_structure_dtype_and_shape_errors():
             tf.cond(tf.constant([True, False]), lambda: x, lambda: x)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 def test_runtime_shape_invariant_and_exclusive_case_errors(backend):
     with tf.Graph().as_default():
         n = tf.placeholder(tf.int32, [])

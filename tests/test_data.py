@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from harness import BACKENDS
+from harness import OP_TEST_BACKENDS, skip_on_cuda_simulator
 
 import graphdl as tf
 from graphdl import errors
@@ -26,7 +26,7 @@ def _scalar(value):
     return value.item() if isinstance(value, np.ndarray) else value
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=OP_TEST_BACKENDS)
 def backend(request):
     return request.param
 
@@ -287,6 +287,7 @@ def test_map_reads_and_decodes_files(backend, tmp_path):
 
 def test_tf1_script_repeat_batch_prefetch_initializable_iterator_trains(backend):
     """The classic TF1 script shape, through graphdl.compat.v1, converging on the digits data."""
+    skip_on_cuda_simulator(backend, "training to convergence")
     import graphdl.compat.v1 as tf1
     from graphdl.datasets import load_digits
 

@@ -11,14 +11,13 @@ import sys
 
 import numpy as np
 import pytest
+from harness import OP_TEST_BACKENDS
 
 import graphdl.compat.v1 as tf
 from graphdl.ops.tensor_format import format_value_v2, summarize_value
 
-BACKENDS = ["reference", "numba"]
 
-
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=OP_TEST_BACKENDS)
 def backend(request):
     return request.param
 

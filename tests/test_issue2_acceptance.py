@@ -10,10 +10,9 @@ import collections
 
 import numpy as np
 import pytest
+from harness import OP_TEST_BACKENDS
 
 import graphdl as tf
-
-BACKENDS = ["reference", "numba"]
 
 
 # -- Graph IR -------------------------------------------------------------------------------------
@@ -229,7 +228,7 @@ def _run(fetches, feed=None):
 Pair = collections.namedtuple("Pair", ["a", "b"])
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 def test_session_fetch_structures(backend):
     x = tf.placeholder(tf.float32, [2], name="x")
     y = x * 2.0
@@ -246,7 +245,7 @@ def test_session_fetch_structures(backend):
         assert sess.run([init, "init"]) == [None, None]
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 def test_session_feed_any_tensor_and_growth(backend):
     a = tf.constant([1.0, 2.0])
     b = a * 3.0
@@ -455,7 +454,7 @@ def test_error_classes_subclass_python():
 
 
 # -- random seed rule -----------------------------------------------------------------------------
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 def test_seeded_op_repeats_across_sessions(backend):
     a = tf.random_normal([4], seed=7)
     u = tf.random_uniform([4], seed=3)

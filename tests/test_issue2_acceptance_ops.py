@@ -4,10 +4,9 @@ import math
 
 import numpy as np
 import pytest
+from harness import OP_TEST_BACKENDS
 
 import graphdl as tf
-
-BACKENDS = ["reference", "numba"]
 
 
 def run(fetches, feed=None, backend=None):
@@ -108,7 +107,7 @@ POSITIVE_UNARY = {"sqrt": np.sqrt, "rsqrt": lambda a: 1 / np.sqrt(a), "log": np.
                   "reciprocal": np.reciprocal}
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 def test_unary_math(backend):
     x = tf.placeholder(tf.float32, [None, 3])
     p = tf.placeholder(tf.float32, [None, 3])
@@ -121,7 +120,7 @@ def test_unary_math(backend):
     assert run(tf.round([0.5, 1.5, 2.5, -0.5])).tolist() == [0.0, 2.0, 2.0, -0.0]  # banker's rounding
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 def test_binary_math_broadcasting(backend):
     x = tf.placeholder(tf.float32, [None, 3])
     y = tf.placeholder(tf.float32, [3])
@@ -192,7 +191,7 @@ def test_matmul_and_tensordot():
 
 
 # -- reductions -----------------------------------------------------------------------------------
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 def test_reductions(backend):
     x = tf.placeholder(tf.float32, [None, 3])
     got = run({
@@ -308,7 +307,7 @@ def _softmax(z, axis=-1):
     return e / e.sum(axis, keepdims=True)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 def test_nn_activations(backend):
     x = tf.placeholder(tf.float32, [None, 3])
     got = run({
@@ -333,7 +332,7 @@ def test_nn_activations(backend):
         np.testing.assert_allclose(got[k], w, rtol=1e-5, atol=1e-6, err_msg=k)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 def test_cross_entropies(backend):
     logits = tf.placeholder(tf.float32, [None, 3])
     labels = _softmax(P)
@@ -353,7 +352,7 @@ def test_cross_entropies(backend):
     np.testing.assert_allclose(got["sig"], -(mlab * np.log(s) + (1 - mlab) * np.log(1 - s)), rtol=1e-5)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 def test_dropout(backend):
     x = tf.ones([200, 50])
     kp = tf.placeholder(tf.float32, [])

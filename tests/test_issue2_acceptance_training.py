@@ -2,10 +2,9 @@
 
 import numpy as np
 import pytest
+from harness import OP_TEST_BACKENDS
 
 import graphdl as tf
-
-BACKENDS = ["reference", "numba"]
 
 
 def _run(fetches, feed=None, backend=None):
@@ -14,7 +13,7 @@ def _run(fetches, feed=None, backend=None):
 
 
 # -- gradients ------------------------------------------------------------------------------------
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 def test_gradients_multiple_paths_and_broadcast(backend):
     x = tf.placeholder(tf.float32, [2, 3])
     b = tf.constant([1.0, 2.0, 3.0])
@@ -49,7 +48,7 @@ def test_gradients_unconnected_and_stop_gradient():
     assert tf.gradients(c, a, stop_gradients=[b]) == [None]
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 def test_gradients_any_shape_grad_ys_and_second_order(backend):
     x = tf.placeholder(tf.float32, [3])
     y = x ** 3  # a vector: implicit ones
@@ -111,7 +110,7 @@ def test_gradient_descent_with_decayed_tensor_learning_rate():
 
 
 @pytest.mark.parametrize("nesterov", [False, True])
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 def test_momentum(nesterov, backend):
     opt, w, (got, _, _) = _optimizer_run(lambda: tf.train.MomentumOptimizer(0.1, 0.9, use_nesterov=nesterov),
                                          backend=backend)
@@ -124,7 +123,7 @@ def test_momentum(nesterov, backend):
     assert opt.get_slot_names() == ["momentum"] and opt.get_slot(w, "momentum") is not None
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 def test_adagrad(backend):
     opt, w, (got, _, _) = _optimizer_run(lambda: tf.train.AdagradOptimizer(0.1), backend=backend)
     want, acc = np.array([1.0, -2.0, 0.5]), np.full(3, 0.1)
@@ -137,7 +136,7 @@ def test_adagrad(backend):
 
 
 @pytest.mark.parametrize("centered", [False, True])
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 def test_rmsprop(centered, backend):
     opt, _, (got, _, _) = _optimizer_run(
         lambda: tf.train.RMSPropOptimizer(0.01, decay=0.9, momentum=0.5, epsilon=1e-10, centered=centered),
@@ -154,7 +153,7 @@ def test_rmsprop(centered, backend):
     assert set(opt.get_slot_names()) >= {"rms", "momentum"}
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 def test_adam_and_slots(backend):
     opt, w, (got, _, _) = _optimizer_run(lambda: tf.train.AdamOptimizer(learning_rate=0.1), backend=backend)
     want, m, v = np.array([1.0, -2.0, 0.5]), 0.0, 0.0

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from harness import BACKENDS
+from harness import OP_TEST_BACKENDS
 
 import graphdl as tf
 
@@ -25,7 +25,7 @@ def np_conv2d_nhwc(x, w, stride=1, padding="VALID"):
     return out
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=OP_TEST_BACKENDS)
 def backend(request):
     return request.param
 

@@ -2,13 +2,12 @@
 
 import numpy as np
 import pytest
+from harness import OP_TEST_BACKENDS
 
 import graphdl.compat.v1 as tf
 
-BACKENDS = ["reference", "numba"]
 
-
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=OP_TEST_BACKENDS)
 def backend(request):
     return request.param
 

@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 import pytest
-from harness import BACKENDS
+from harness import OP_TEST_BACKENDS
 
 import graphdl as tf
 from graphdl import errors
@@ -14,7 +14,7 @@ from graphdl import errors
 Image = pytest.importorskip("PIL.Image")
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=OP_TEST_BACKENDS)
 def backend(request):
     return request.param
 

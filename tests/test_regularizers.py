@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from harness import BACKENDS
+from harness import OP_TEST_BACKENDS
 
 import graphdl as tf
 from graphdl import regularizers
@@ -10,7 +10,7 @@ from graphdl import regularizers
 W = np.array([[1.0, -2.0], [3.0, -0.5]], np.float32)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 def test_penalties_match_numpy(backend):
     w = tf.constant(W)
     cases = {
@@ -38,7 +38,7 @@ def test_scale_checks_and_zero_scale():
     assert regularizers.sum_regularizer([None]) is None
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 def test_get_variable_dense_and_scope_regularizers_fill_the_collection(backend):
     v = tf.get_variable("v", initializer=W, regularizer=regularizers.l2_regularizer(0.5))
     with tf.variable_scope("net", regularizer=regularizers.l1_regularizer(0.1)):
@@ -87,7 +87,7 @@ def test_apply_regularization_and_empty_loss():
         regularizers.apply_regularization(regularizers.l2_regularizer(1.0))
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 def test_regularization_shrinks_weights_in_training(backend):
     w = tf.get_variable("w", initializer=W, regularizer=regularizers.l2_regularizer(1.0))
     train = tf.train.GradientDescentOptimizer(0.1).minimize(tf.losses.get_regularization_loss())

@@ -13,6 +13,7 @@ import wave
 
 import numpy as np
 import pytest
+from harness import OP_TEST_BACKENDS, skip_on_cuda_simulator
 
 import graphdl
 import graphdl.compat.v1 as tf1
@@ -20,7 +21,6 @@ from graphdl import errors
 
 HAS_TENSORBOARD = importlib.util.find_spec("tensorboard") is not None
 needs_tensorboard = pytest.mark.skipif(not HAS_TENSORBOARD, reason="pip install tensorboard")
-BACKENDS = ["reference", "numba"]
 DBL_MAX = sys.float_info.max
 
 
@@ -95,7 +95,7 @@ def test_tags_follow_name_scopes_and_collections():
 
 
 @needs_tensorboard
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 @pytest.mark.parametrize("unknown_dims", [False, True])
 def test_summary_values_match_oracles(backend, unknown_dims):
     rng = np.random.default_rng(0)
@@ -140,7 +140,7 @@ def test_summary_values_match_oracles(backend, unknown_dims):
 
 
 @needs_tensorboard
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 def test_float_images_are_scaled_as_tf1(backend):
     nonnegative = np.array([[[0.0], [0.5]], [[1.0], [0.2]]], np.float32)[None]       # scale 255 / max
     signed = np.array([[[-1.0, 0.0, 0.5], [np.nan, 0.0, 0.0]]], np.float32)[None]    # 127 / max|v| around 128
@@ -156,7 +156,7 @@ def test_float_images_are_scaled_as_tf1(backend):
 
 
 @needs_tensorboard
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 def test_audio_is_16_bit_wav(backend):
     clip = np.array([[0.0, 0.5, -1.0, 1.0, 0.25]], np.float32)
     s = graphdl.summary.audio("sound", graphdl.constant(clip), 8000, max_outputs=1)
@@ -172,7 +172,7 @@ def test_audio_is_16_bit_wav(backend):
 
 
 @needs_tensorboard
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 def test_run_time_errors_name_the_op(backend):
     x = graphdl.placeholder(graphdl.float32, None)
     s = graphdl.summary.scalar("loss", x)
@@ -212,7 +212,7 @@ def test_passes_keep_summaries_right_on_numba():
     a = graphdl.summary.histogram("a", c * 2.0)
     b = graphdl.summary.histogram("b", c * 2.0)
     merged = graphdl.summary.merge_all()
-    for backend in BACKENDS:
+    for backend in OP_TEST_BACKENDS:
         with graphdl.Session(backend=backend) as sess:
             got = summary_of(sess.run(merged))
             assert [(v.tag, v.histo.sum, v.histo.max) for v in got.value] == [("a", 12.0, 6.0), ("b", 12.0, 6.0)]
@@ -221,7 +221,7 @@ def test_passes_keep_summaries_right_on_numba():
 
 # -- FileWriter and event files -----------------------------------------------------------------------------------
 @needs_tensorboard
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 def test_file_writer_events_load_in_tensorboard(tmp_path, backend):
     rng = np.random.default_rng(1)
     data = rng.standard_normal((16, 4)).astype(np.float32)
@@ -374,7 +374,7 @@ def test_file_writer_draws_graphdls_own_graph_def(tmp_path):
     assert list(nodes["model/Relu"].input) == ["model/MatMul"]
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 def test_missing_tensorboard_says_how_to_install(monkeypatch, backend):
     from graphdl.summary import _tensorboard
 
@@ -394,9 +394,10 @@ def test_missing_tensorboard_says_how_to_install(monkeypatch, backend):
 
 # -- a TF1 script, unchanged but for its import line ----------------------------------------------------------------
 @needs_tensorboard
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 def test_tf1_tensorboard_advanced_script(tmp_path, backend, monkeypatch):
     """The classic "TensorBoard advanced" tutorial: name scopes, gradient and activation histograms."""
+    skip_on_cuda_simulator(backend, "the tutorial's training")
     monkeypatch.setenv("GRAPHDL_BACKEND", backend)  # the script itself says tf.Session()
     tf = tf1
     from graphdl.datasets import load_digits

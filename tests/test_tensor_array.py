@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from harness import BACKENDS, OpCase, make_op_tests, randn
+from harness import OP_TEST_BACKENDS, OpCase, make_op_tests, randn
 
 import graphdl as tf
 from graphdl import errors
@@ -81,7 +81,7 @@ CASES = [
 test_forward, test_gradient = make_op_tests(CASES)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 def test_size_and_static_shapes(backend):
     with tf.Graph().as_default():
         ta = tf.TensorArray(tf.float32, size=3, element_shape=[2])
@@ -97,7 +97,7 @@ def test_size_and_static_shapes(backend):
             np.testing.assert_array_equal(stacked, np.vstack([np.zeros((4, 2)), np.ones((1, 2))]))
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 def test_errors(backend):
     with tf.Graph().as_default():
         ta = tf.TensorArray(tf.float32, size=2, element_shape=[3])

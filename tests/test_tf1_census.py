@@ -7,11 +7,12 @@ objects, then the "Also required" bullets. Every test runs on both backends (the
 
 import numpy as np
 import pytest
+from harness import OP_TEST_BACKENDS
 
 import graphdl.compat.v1 as tf
 
 
-@pytest.fixture(autouse=True, params=["reference", "numba"])
+@pytest.fixture(autouse=True, params=OP_TEST_BACKENDS)
 def backend(request, monkeypatch):
     monkeypatch.setenv("GRAPHDL_BACKEND", request.param)
     return request.param

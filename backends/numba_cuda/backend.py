@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 import time
 
 import numpy as np
@@ -38,6 +39,8 @@ logger = logging.getLogger("graphdl.placement")
 # Ops that only read their input's shape: they take a value wherever it is.
 METADATA_OPS = frozenset({"Shape", "ShapeN", "Size", "Rank"})
 _GPU_DEVICE = re.compile(r"(?i)(^|/)(device:)?gpu(:\d+)?")
+# Where the exceptions of the CUDA driver and of CuPy's cuBLAS calls come from.
+_DRIVER_MODULES = ("numba.cuda.cudadrv", "numba_cuda", "cupy", "cupy_backends")
 
 
 class CudaExecutable(GeneratedExecutable):
@@ -65,12 +68,14 @@ class CudaExecutable(GeneratedExecutable):
             return super().run(feed_values)
         except errors.OpError:
             raise
-        except Exception as e:  # a CUDA driver error: name the op instead of showing the driver's traceback
-            import sys
-
-            if "OUT_OF_MEMORY" in str(e) or "out of memory" in str(e).lower():
+        except Exception as e:
+            # A CUDA driver (or CuPy) error names the op instead of showing the driver's traceback; any other
+            # error (ImportError, a py_func's own exception) propagates as it does on the CPU backend.
+            if device.is_out_of_memory(e):
                 raise errors.ResourceExhaustedError(None, None, f"Out of GPU memory while running the graph: {e}") from e
-            raise self._wrap(e, sys.exc_info()[2]) from e
+            if type(e).__module__.startswith(_DRIVER_MODULES):
+                raise self._wrap(e, sys.exc_info()[2]) from e
+            raise
 
 
 def _fetch_to_host(constant_ids):

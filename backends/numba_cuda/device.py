@@ -39,7 +39,11 @@ def cuda():
         from numba import cuda as numba_cuda
     except ImportError as e:  # pragma: no cover - numba always ships its CUDA target or numba-cuda
         raise errors.UnavailableError(None, None, _NO_DEVICE.format(reason=f"numba.cuda cannot be imported: {e}"))
-    if not simulator():
+    if simulator():
+        from graphdl.backends.numba_cuda import simulator as simulator_fixes
+
+        simulator_fixes.install()
+    else:
         try:
             available = numba_cuda.is_available()
         except Exception as e:  # noqa: BLE001 - the driver's own exception types vary
@@ -85,7 +89,8 @@ def _out_of_memory(e, what, nbytes):
     )
 
 
-def _is_out_of_memory(e) -> bool:
+def is_out_of_memory(e) -> bool:
+    """Whether ``e`` says the device ran out of memory."""
     text = f"{type(e).__name__} {e}"
     return "OUT_OF_MEMORY" in text or "out of memory" in text.lower()
 
@@ -96,7 +101,7 @@ def empty(shape, dtype, what="a tensor"):
     try:
         return cuda().device_array(tuple(int(d) for d in shape), dtype=dtype)
     except Exception as e:
-        if _is_out_of_memory(e):
+        if is_out_of_memory(e):
             raise _out_of_memory(e, what, int(np.prod(shape, dtype=np.int64)) * dtype.itemsize) from None
         raise
 
@@ -109,7 +114,7 @@ def to_device(value, what="a tensor"):
     try:
         return cuda().to_device(value)
     except Exception as e:
-        if _is_out_of_memory(e):
+        if is_out_of_memory(e):
             raise _out_of_memory(e, what, value.nbytes) from None
         raise
 

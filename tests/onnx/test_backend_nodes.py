@@ -7,7 +7,7 @@ import pytest
 pytest.importorskip("onnx")
 
 from graphdl.frontends.onnx import conformance
-from harness import BACKENDS
+from harness import OP_TEST_BACKENDS
 
 CASES = conformance.supported_cases()
 
@@ -16,7 +16,7 @@ def test_supported_cases_found():
     assert len(CASES) > 800, f"only {len(CASES)} supported ONNX node tests were collected"
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 @pytest.mark.parametrize("name,operator,case", CASES, ids=[row[0] for row in CASES])
 def test_node(name, operator, case, backend):
     conformance.run_case(case, backend)

@@ -6,7 +6,7 @@ import pytest
 
 onnx = pytest.importorskip("onnx")
 from graphdl.frontends.onnx import UnsupportedOnnxError, import_model
-from harness import BACKENDS
+from harness import OP_TEST_BACKENDS
 from onnx import TensorProto, helper, numpy_helper
 
 import graphdl
@@ -177,7 +177,7 @@ def _feeds(feeds):
     return {k: np.asarray(v, np.float32) for k, v in feeds.items()}
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_matches_onnxruntime(name, backend):
     ort = pytest.importorskip("onnxruntime")
@@ -192,7 +192,7 @@ def test_matches_onnxruntime(name, backend):
         np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 def test_mlp_matches_numpy_for_two_batch_sizes(backend):
     model, _ = mlp_model()
     init = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
@@ -219,7 +219,7 @@ def _as_float64(model):
     return model
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 @pytest.mark.parametrize("name", ["mlp", "conv", "lstm", "gru", "index"])
 def test_gradient_through_imported_model(name, backend):
     """d sum(w * y) / dx and / d(first weight) from tf.gradients match central finite differences (float64)."""
@@ -308,7 +308,7 @@ def test_unsupported_rnn_activation_and_long_topk_are_clear_errors():
         import_model(model)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 def test_resize_with_run_time_leading_sizes(backend):
     """sizes = concat(Shape(x)[:2], [6, 4]), as exporters write it for a dynamic batch: imports, and a run-time
     check rejects sizes that would change the batch or channel dims."""

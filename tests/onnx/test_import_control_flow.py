@@ -8,7 +8,7 @@ import pytest
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 from graphdl.frontends.onnx import UnsupportedOnnxError, import_model
-from harness import BACKENDS
+from harness import OP_TEST_BACKENDS
 from onnx import TensorProto, helper, numpy_helper
 from test_import import make_model, vi
 
@@ -117,7 +117,7 @@ def assert_matches(got, want, rtol=1e-5, atol=1e-6):
         np.testing.assert_allclose(g, w, rtol=rtol, atol=atol)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 def test_loop_with_nested_if_growing_state_and_scan_outputs_matches_onnxruntime(backend):
     model = loop_model()
     full = ort_run(model, loop_feeds(1e9))
@@ -136,7 +136,7 @@ def test_loop_with_nested_if_growing_state_and_scan_outputs_matches_onnxruntime(
         assert hist.shape == (0, 3) and means.shape == (0,) and iterations.shape == (0,)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 def test_scan_with_axes_and_directions_matches_onnxruntime(backend):
     model, feeds = scan_model()
     feeds = {k: v.astype(np.float32) for k, v in feeds.items()}
@@ -146,7 +146,7 @@ def test_scan_with_axes_and_directions_matches_onnxruntime(backend):
         assert_matches(imported.run(feeds, session=sess), ort_run(model, feeds))
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 def test_if_on_a_run_time_predicate_matches_onnxruntime(backend):
     model = if_model()
     imported = import_model(model)
@@ -157,7 +157,7 @@ def test_if_on_a_run_time_predicate_matches_onnxruntime(backend):
             assert_matches(imported.run(feeds, session=sess), ort_run(model, feeds))
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 @pytest.mark.parametrize("trip,cond", [(True, True), (False, True), (True, False)],
                          ids=["trip_and_cond", "cond_only", "trip_only"])
 def test_loop_trip_count_and_condition_forms(trip, cond, backend):
@@ -179,7 +179,7 @@ def test_loop_without_trip_count_or_condition_is_a_clear_error():
         import_model(model)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 def test_gradient_through_imported_loop(backend):
     """d sum(r * acc) / dx and / dW through the Loop (and its nested If) match central finite differences."""
     imported = import_model(loop_model(TensorProto.DOUBLE, np.float64), trainable_initializers=True)

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from harness import OP_TEST_BACKENDS
 from test_export_zoo import ZOO, _feed_for, _perturb_variables
 
 import graphdl as tf
@@ -9,7 +10,7 @@ import graphdl as tf
 pytest.importorskip("onnx")
 
 
-@pytest.mark.parametrize("backend", ["reference", "numba"])
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 @pytest.mark.parametrize("build", ZOO, ids=[f.__name__ for f in ZOO])
 def test_exported_model_imports_and_runs_like_the_original(build, backend):
     rng = np.random.default_rng(0)

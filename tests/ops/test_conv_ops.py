@@ -6,7 +6,7 @@ tap), independent of the im2col used by the kernels.
 
 import numpy as np
 import pytest
-from harness import OpCase, make_op_tests, randn
+from harness import OP_TEST_BACKENDS, OpCase, make_op_tests, randn
 
 import graphdl
 import graphdl as tf
@@ -219,7 +219,7 @@ def test_build_errors(build, match):
         build()
 
 
-@pytest.mark.parametrize("backend", ["reference", "numba"])
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 def test_runtime_channel_mismatch_names_the_op(backend):
     with tf.Graph().as_default() as g:
         x, w = _ph(None, None, None, None), _ph(None, None, None, None)
@@ -251,7 +251,7 @@ def test_numba_matches_reference_over_many_row_blocks(data_format):
     if data_format == "NCHW":
         x = nchw(x)
     results = []
-    for backend in ("reference", "numba"):
+    for backend in OP_TEST_BACKENDS:
         with tf.Graph().as_default() as g:
             xp, wp = tf.placeholder(tf.float32, x.shape), tf.placeholder(tf.float32, w.shape)
             y = tf.nn.conv2d(xp, wp, [1, 1, 1, 1], [[0, 0], [2, 1], [1, 0], [0, 0]] if data_format == "NHWC"

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from harness import OpCase, make_op_tests, randn
+from harness import OP_TEST_BACKENDS, OpCase, make_op_tests, randn
 
 import graphdl as tf
 from graphdl.ops.gru_ops import gru_block_cell_gates, gru_block_cell_update
@@ -56,7 +56,7 @@ CASES = [
 test_forward, test_gradient = make_op_tests(CASES)
 
 
-@pytest.mark.parametrize("backend", ["reference", "numba"])
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 def test_bad_shapes_are_named(backend):
     with pytest.raises(ValueError, match="units"):
         gru_block_cell_gates(tf.zeros([3, 8]), tf.zeros([8]), tf.zeros([3, 3]))
@@ -67,7 +67,7 @@ def test_bad_shapes_are_named(backend):
         sess.run(rh, {gates: np.zeros((3, 8), np.float32), h: np.zeros((4, 4), np.float32)})
 
 
-@pytest.mark.parametrize("backend", ["reference", "numba"])
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 def test_gru_cell_uses_the_fused_ops_and_matches_the_elementwise_graph(backend):
     x = tf.constant(randn(4, 3).astype(np.float32))
     h = tf.constant(randn(4, 5, seed=1).astype(np.float32))

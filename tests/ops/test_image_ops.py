@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from harness import OpCase, make_op_tests, randn
+from harness import OP_TEST_BACKENDS, OpCase, make_op_tests, randn
 
 import graphdl as tf
 
@@ -215,7 +215,7 @@ def test_resize_errors():
         tf.image.resize_nearest_neighbor(x, [0, 2])
 
 
-@pytest.mark.parametrize("backend", ["reference", "numba"])
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 def test_area_and_bicubic_known_values(backend):
     image = np.arange(16, dtype=np.float32).reshape(1, 4, 4, 1)
     flat = np.full((1, 3, 5, 2), 2.5, np.float32)

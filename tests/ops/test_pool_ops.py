@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from harness import OpCase, make_op_tests, randn
+from harness import OP_TEST_BACKENDS, OpCase, make_op_tests, randn
 
 import graphdl
 import graphdl as tf
@@ -242,7 +242,7 @@ def test_lenet_sized_pool_matches_reference():
         y = tf.nn.max_pool(p, [1, 2, 2, 1], [1, 2, 2, 1], "VALID")
         gx = tf.gradients(tf.reduce_sum(y * y), p)[0]
         results = {}
-        for backend in ("reference", "numba"):
+        for backend in OP_TEST_BACKENDS:
             with tf.Session(graph=graph, backend=backend) as sess:
                 results[backend] = sess.run([y, gx], {p: x})
     np.testing.assert_array_equal(results["reference"][0], naive_pool(x, (2, 2), (2, 2), "VALID"))

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from harness import OpCase, make_op_tests, randn
+from harness import OP_TEST_BACKENDS, OpCase, make_op_tests, randn
 
 import graphdl as tf
 from graphdl.ops.rnn_ops import lstm_block_cell_update
@@ -49,7 +49,7 @@ CASES = [
 test_forward, test_gradient = make_op_tests(CASES)
 
 
-@pytest.mark.parametrize("backend", ["reference", "numba"])
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 def test_bad_shapes_are_named(backend):
     with pytest.raises(ValueError, match="4 \\* units"):
         lstm_block_cell_update(tf.zeros([3, 7]), tf.zeros([7]), tf.zeros([3, 2]))

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from harness import BACKENDS
+from harness import OP_TEST_BACKENDS
 
 import graphdl as tf
 from graphdl import errors
@@ -128,7 +128,7 @@ OPTIMIZERS = [
 ]
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("make_opt,reference", [o[1:] for o in OPTIMIZERS], ids=[o[0] for o in OPTIMIZERS])
 def test_optimizer_matches_numpy(make_opt, reference, dtype, backend):
@@ -427,7 +427,7 @@ def test_uninitialized_slot_raises_failed_precondition_naming_it():
 
 
 # -- convergence ----------------------------------------------------------------------------
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 @pytest.mark.parametrize("make_opt,steps", [
     (lambda: tf.train.GradientDescentOptimizer(0.1), 300),
     (lambda: tf.train.AdamOptimizer(0.1), 400),

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from harness import BACKENDS
+from harness import OP_TEST_BACKENDS
 
 import graphdl as tf
 from graphdl import errors
@@ -65,7 +65,7 @@ def assert_bit_identical(a, b):
         assert np.array_equal(a[k], b[k]), k
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 def test_round_trip_into_rebuilt_graph_is_bit_identical(tmp_path, backend):
     path, saved = train_and_save(tmp_path, backend)
     assert path == str(tmp_path / "model.ckpt-3")

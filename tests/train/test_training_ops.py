@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from harness import BACKENDS
+from harness import OP_TEST_BACKENDS
 
 import graphdl as tf
 from graphdl import errors
@@ -28,7 +28,7 @@ def _run_twice(update, variables, backend):
     return first, after_first, second, after_second
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_apply_gradient_descent(dtype, backend):
     (var,) = _variables(dtype, VAR)
@@ -45,7 +45,7 @@ def test_apply_gradient_descent(dtype, backend):
     assert v2.dtype == dtype
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 @pytest.mark.parametrize("nesterov", [False, True])
 def test_apply_momentum(nesterov, backend):
     var, accum = _variables(np.float64, VAR, np.full_like(VAR, 0.2))
@@ -59,7 +59,7 @@ def test_apply_momentum(nesterov, backend):
         np.testing.assert_allclose(got_v, w, rtol=1e-12)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 def test_apply_adagrad(backend):
     var, accum = _variables(np.float64, VAR, np.full_like(VAR, 0.1))
     update = training_ops.apply_adagrad(var, accum, 0.5, GRAD)
@@ -72,7 +72,7 @@ def test_apply_adagrad(backend):
         np.testing.assert_allclose(got_v, w, rtol=1e-12)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 def test_apply_rms_prop_and_centered(backend):
     var, ms, mom = _variables(np.float64, VAR, np.ones_like(VAR), np.zeros_like(VAR))
     cvar = tf.Variable(VAR, name="cvar")
@@ -98,7 +98,7 @@ def test_apply_rms_prop_and_centered(backend):
                 np.testing.assert_allclose(g, want, rtol=1e-12)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 @pytest.mark.parametrize("nesterov", [False, True])
 def test_apply_adam(nesterov, backend):
     var, m, v = _variables(np.float64, VAR, np.zeros_like(VAR), np.zeros_like(VAR))
@@ -123,7 +123,7 @@ def test_apply_adam(nesterov, backend):
             np.testing.assert_allclose(sess.run(v), vv, rtol=1e-12)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", OP_TEST_BACKENDS)
 def test_apply_adadelta_and_proximal(backend):
     var, acc, acc_up = _variables(np.float64, VAR, np.zeros_like(VAR), np.zeros_like(VAR))
     pvar = tf.Variable(VAR, name="pvar")

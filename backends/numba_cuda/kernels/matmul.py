@@ -1,50 +1,56 @@
 """``MatMul`` and ``BatchMatMulV2``: cuBLAS through CuPy when it is installed, else a tiled kernel.
 
 The Numba kernel is the always-available path: 16x16 tiles of both operands staged in
-shared memory, transposes folded into the index arithmetic, batches on the grid's third
-axis (broadcast batch dims are expanded by an index map first). ``Session.explain``
-says which implementation ran each op ("cublas" or "cuda").
+shared memory, transposes folded into the index arithmetic, each block looping over the
+output tiles of every batch matrix (broadcast batch dims are expanded by an index map
+first). ``Session.explain`` says which implementation ran each op ("cublas" or "cuda").
 """
 
 from __future__ import annotations
 
 import numpy as np
-from graphdl.backends.numba_cuda.device import simulator
+from graphdl.backends.numba_cuda.device import MAX_BLOCKS, simulator
 from graphdl.backends.numba_cuda.kernel_registry import register_cuda_kernel
 from numba import cuda, float32, float64
 
 from graphdl import errors
 
-TILE = 4 if simulator() else 16  # the simulator runs a Python thread per CUDA thread
+TILE = 8 if simulator() else 16  # smaller tiles under the simulator: less padding work for its Python threads
+# Blocks of one launch; each loops over output tiles. The simulator starts threads per block, so few there.
+MAX_TILE_BLOCKS = MAX_BLOCKS if simulator() else 2**31 - 1
 
 
 def _tiled_kernel(element_type):
     @cuda.jit
-    def kernel(a, b, c, m, n, k, trans_a, trans_b, stride_a, stride_b):
+    def kernel(a, b, c, m, n, k, trans_a, trans_b, stride_a, stride_b, batches):
         sa = cuda.shared.array((TILE, TILE), element_type)
         sb = cuda.shared.array((TILE, TILE), element_type)
         tx, ty = cuda.threadIdx.x, cuda.threadIdx.y
-        row = cuda.blockIdx.y * TILE + ty
-        col = cuda.blockIdx.x * TILE + tx
-        batch = cuda.blockIdx.z
-        a_base, b_base, c_base = batch * stride_a, batch * stride_b, batch * m * n
-        acc = element_type(0)
-        for t in range((k + TILE - 1) // TILE):
-            ka, kb = t * TILE + tx, t * TILE + ty
-            if row < m and ka < k:
-                sa[ty, tx] = a[a_base + (ka * m + row if trans_a else row * k + ka)]
-            else:
-                sa[ty, tx] = 0
-            if col < n and kb < k:
-                sb[ty, tx] = b[b_base + (col * k + kb if trans_b else kb * n + col)]
-            else:
-                sb[ty, tx] = 0
-            cuda.syncthreads()
-            for j in range(TILE):
-                acc += sa[ty, j] * sb[j, tx]
-            cuda.syncthreads()
-        if row < m and col < n:
-            c[c_base + row * n + col] = acc
+        tiles_n = (n + TILE - 1) // TILE
+        per_batch = ((m + TILE - 1) // TILE) * tiles_n
+        # Each block takes output tiles in turn (the loop's bounds are the same for all its threads).
+        for tile in range(cuda.blockIdx.x, per_batch * batches, cuda.gridDim.x):
+            batch = tile // per_batch
+            row = ((tile % per_batch) // tiles_n) * TILE + ty
+            col = (tile % tiles_n) * TILE + tx
+            a_base, b_base, c_base = batch * stride_a, batch * stride_b, batch * m * n
+            acc = element_type(0)
+            for t in range((k + TILE - 1) // TILE):
+                ka, kb = t * TILE + tx, t * TILE + ty
+                if row < m and ka < k:
+                    sa[ty, tx] = a[a_base + (ka * m + row if trans_a else row * k + ka)]
+                else:
+                    sa[ty, tx] = 0
+                if col < n and kb < k:
+                    sb[ty, tx] = b[b_base + (col * k + kb if trans_b else kb * n + col)]
+                else:
+                    sb[ty, tx] = 0
+                cuda.syncthreads()
+                for j in range(TILE):
+                    acc += sa[ty, j] * sb[j, tx]
+                cuda.syncthreads()
+            if row < m and col < n:
+                c[c_base + row * n + col] = acc
 
     return kernel
 
@@ -77,9 +83,9 @@ def matmul_into(a, b, out, trans_a, trans_b, batch, stride_a, stride_b, m, n, k,
             b3 = b3.transpose(0, 2, 1)
         cupy.matmul(a3, b3, out=cupy.asarray(out).reshape(batch, m, n))
         return out
-    grid = ((n + TILE - 1) // TILE, (m + TILE - 1) // TILE, batch)
-    _TILED[np.dtype(out.dtype)][grid, (TILE, TILE)](a.reshape(-1), b.reshape(-1), out.reshape(-1), m, n, k,
-                                                    trans_a, trans_b, stride_a, stride_b)
+    tiles = ((m + TILE - 1) // TILE) * ((n + TILE - 1) // TILE) * batch
+    _TILED[np.dtype(out.dtype)][min(tiles, MAX_TILE_BLOCKS), (TILE, TILE)](
+        a.reshape(-1), b.reshape(-1), out.reshape(-1), m, n, k, trans_a, trans_b, stride_a, stride_b, batch)
     return out
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from graphdl.backends.numba_cuda.device import BLOCK, launch_size
+from graphdl.backends.numba_cuda.device import BLOCK, MAX_BLOCKS, launch_size
 from graphdl.backends.numba_cuda.kernel_registry import register_cuda_kernel
 from graphdl.backends.numba_cuda.kernels.data import transpose
 from numba import cuda, float64
@@ -124,7 +124,7 @@ def reduce_device(x, axes, kind, out):
         return fill(out, identity)
     floating = np.issubdtype(x.dtype, np.floating)
     if floating and red >= 64 and n <= 4096:
-        blocks = min(n, 65535)
+        blocks = min(n, MAX_BLOCKS)  # each block loops over outputs
         _reduce_per_block[blocks, min(BLOCK, _SHARED)](x2.reshape(-1), flat, outer, red, inner, kind)
     else:
         blocks, threads = launch_size(n)
