@@ -212,7 +212,7 @@ def format_table(counts) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backend", default="reference", help="graphdl backend (reference, numba)")
+    parser.add_argument("--backend", default="reference", help="graphdl backend (reference, numba, cuda)")
     parser.add_argument("-v", "--verbose", action="store_true", help="print each failure as it happens")
     parser.add_argument("--ops", default="", help="only these operators, comma-separated (e.g. If,Loop,Scan)")
     parser.add_argument("-k", dest="pattern", help="only node tests whose name matches this fnmatch pattern")
