@@ -18,12 +18,13 @@ import hashlib
 import importlib.util
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numba
 from llvmlite import binding as llvm
 from numba.core.compiler_lock import global_compiler_lock
+
+from graphdl.io.atomic import write_atomically
 
 _FASTMATH_SOURCE = Path(__file__).with_name("fastmath.py")
 _modules: dict = {}
@@ -85,21 +86,6 @@ def _source_key(source: str) -> str:
     return digest.hexdigest()[:24]
 
 
-def _write_atomically(path: Path, text: str):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def load_generated_module(source: str):
     """Import generated kernel source (writing it to the cache the first time); returns the module."""
     key = _source_key(source)
@@ -108,7 +94,7 @@ def load_generated_module(source: str):
         return module
     path = cache_dir() / "kernels" / f"k_{key}.py"
     if not path.exists() or path.read_text() != source:
-        _write_atomically(path, source)
+        write_atomically(path, source)
     name = f"graphdl_generated_k_{key}"
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)

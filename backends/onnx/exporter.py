@@ -10,9 +10,7 @@ ops are mapped one by one through the table in ``registry``.
 from __future__ import annotations
 
 import functools
-import os
 import sys
-import tempfile
 
 import numpy as np
 import onnx
@@ -20,6 +18,7 @@ from graphdl.backends.onnx.context import ExportContext, onnx_type
 from onnx import helper
 
 from graphdl.framework.graph import Graph
+from graphdl.io.atomic import write_atomically
 
 MIN_OPSET = 13
 
@@ -246,19 +245,5 @@ def export(sess_or_graph, inputs, outputs, path=None, opset=None, dynamic_axes=N
     if check:
         onnx.checker.check_model(model, full_check=True)
     if path is not None:
-        _write_atomic(os.fspath(path), model.SerializeToString())
+        write_atomically(path, model.SerializeToString())
     return model
-
-
-def _write_atomic(path: str, data: bytes):
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".onnx")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise

@@ -25,6 +25,7 @@ import threading
 from collections import Counter
 
 from graphdl.client.backend import Executable
+from graphdl.io.atomic import write_atomically
 
 DUMP_DIR_ENV = "GRAPHDL_DUMP_DIR"
 
@@ -43,21 +44,6 @@ def safe_file_name(text: str, max_len: int = 80) -> str:
     name = re.sub(r"[^A-Za-z0-9_.+-]+", "_", text.replace("/", "."))
     name = name.strip("._") or "_"
     return name[:max_len]
-
-
-def write_text_atomic(path: str, text: str):
-    """Write ``text`` to ``path`` through a temp file in the same folder and ``os.replace``."""
-    tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
-    try:
-        with open(tmp, "x", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.remove(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def _signature_name(program) -> str:
@@ -113,7 +99,7 @@ class CompileDump:
     def _write(self, relative: str, text: str, description: str | None):
         path = os.path.join(self.folder, relative)
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        write_text_atomic(path, text)
+        write_atomically(path, text)
         if description is not None:
             self._entries.append((relative, description))
 

@@ -41,6 +41,7 @@ from graphdl.framework.graph_io import (
     parse_json,
 )
 from graphdl.framework.operation import Operation, Tensor
+from graphdl.io.atomic import write_atomically
 
 __all__ = [
     "MetaGraphDef", "SaverDef", "export_meta_graph", "import_meta_graph", "load_graph", "load_session",
@@ -345,7 +346,7 @@ def export_meta_graph(
         "saver_def": None if saver_def is None else _saver_def_renamed(saver_def, rename).as_dict(),
     })
     if filename:
-        _write_atomic(os.fspath(filename), meta.to_json(as_text).encode("utf-8"))
+        write_atomically(os.fspath(filename), meta.to_json(as_text).encode("utf-8"))
     return meta
 
 
@@ -427,12 +428,6 @@ def _import_into(graph: Graph, meta: MetaGraphDef, clear_devices, import_scope, 
 
 
 # -- files ----------------------------------------------------------------------------------------
-def _write_atomic(path: str, data: bytes):
-    from graphdl.train.saver import _atomic_write
-
-    _atomic_write(path, lambda f: f.write(data))
-
-
 def write_graph(graph_or_graph_def, logdir, name, as_text=True) -> str:
     """Write a graph (a Graph or GraphDef) to ``logdir/name`` atomically, creating ``logdir``; returns the path.
 
@@ -448,7 +443,7 @@ def write_graph(graph_or_graph_def, logdir, name, as_text=True) -> str:
     if logdir:
         os.makedirs(logdir, exist_ok=True)
     path = os.path.join(logdir, os.fspath(name))
-    _write_atomic(path, graph_def.to_json(as_text).encode("utf-8"))
+    write_atomically(path, graph_def.to_json(as_text).encode("utf-8"))
     return path
 
 

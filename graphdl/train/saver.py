@@ -34,13 +34,13 @@ import json
 import numbers
 import os
 import re
-import tempfile
 import time
 import zipfile
 
 import numpy as np
 
 from graphdl import errors
+from graphdl.io.atomic import write_atomically_with
 
 __all__ = ["Saver", "checkpoint_exists", "get_checkpoint_state", "latest_checkpoint"]
 
@@ -52,38 +52,6 @@ _STATE_FILENAME = "checkpoint"
 
 
 # -- file helpers ---------------------------------------------------------------------------
-def _fsync_dir(directory):
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:  # e.g. Windows cannot open directories
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _atomic_write(path, write_fn):
-    """Write ``path`` atomically: ``write_fn(fileobj)`` into a temp file beside it, fsync, rename."""
-    directory = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write_fn(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.remove(tmp)
-        except OSError:
-            pass
-        raise
-    _fsync_dir(directory)
-
-
 def _sha256_file(path):
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -174,7 +142,7 @@ def _write_checkpoint_state(save_dir, model_checkpoint_path, all_paths, latest_f
     lines = [f'model_checkpoint_path: "{_quote(rel(model_checkpoint_path))}"']
     lines += [f'all_model_checkpoint_paths: "{_quote(rel(p))}"' for p in all_paths]
     data = ("\n".join(lines) + "\n").encode("utf-8")
-    _atomic_write(_state_path(save_dir, latest_filename), lambda f: f.write(data))
+    write_atomically_with(_state_path(save_dir, latest_filename), lambda f: f.write(data))
 
 
 def checkpoint_exists(checkpoint_prefix):
@@ -457,7 +425,7 @@ class Saver:
             entries[key] = {"dtype": arr.dtype.name, "shape": list(arr.shape), "sha256": _array_sha256(arr)}
 
         data_path = prefix + DATA_SUFFIX
-        _atomic_write(data_path, lambda f: _write_npz(f, arrays))
+        write_atomically_with(data_path, lambda f: _write_npz(f, arrays))
         index = {
             "format": FORMAT_NAME,
             "version": FORMAT_VERSION,
@@ -468,7 +436,7 @@ class Saver:
         if global_step is not None:
             index["global_step"] = int(global_step)
         index_bytes = json.dumps(index, indent=1, sort_keys=True).encode("utf-8")
-        _atomic_write(prefix + INDEX_SUFFIX, lambda f: f.write(index_bytes))
+        write_atomically_with(prefix + INDEX_SUFFIX, lambda f: f.write(index_bytes))
 
         if write_state:
             self._record_last_checkpoint(prefix)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import uuid
+
+from graphdl.io.atomic import write_atomically
 
 FORMATS = ("svg", "png", "pdf", "dot", "json")
 _MISSING_DOT = (
@@ -62,18 +63,3 @@ def render(dot_text_or_graph, path, *, format: str | None = None, **to_dot_optio
     data = dot_text.encode("utf-8") if fmt == "dot" else run_dot(dot_text, fmt)
     write_atomically(path, data)
     return path
-
-
-def write_atomically(path: str, data: bytes):
-    """Write ``data`` to ``path`` through a temporary file in the same folder, so readers never see half a file."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "xb") as f:  # "x": never clobber; the mode follows the umask like any new file
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
