@@ -7,7 +7,7 @@ functions use the vectorizable forms of ``fastmath``; other dtypes use NumPy's.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from graphdl import dtypes
 
@@ -92,6 +92,24 @@ def _select(a, attrs, dtype):
     return f"({a[1]} if {a[0]} else {a[2]})"
 
 
+def _unless_zero(test, value):
+    """``value`` where ``test`` is nonzero, else zero (MulNoNan, DivNoNan, Xdivy, Xlogy: 0 even for inf/nan)."""
+    return lambda a, attrs, dtype: f"({_zero(dtype)} if {a[test]} == {_zero(dtype)} else {value(a, dtype)})"
+
+
+def _softplus_grad(a, attrs, dtype):
+    return f"({a[0]} * {_sigmoid([a[1]], attrs, dtype)})"
+
+
+def _selu_grad(a, attrs, dtype):
+    scale, alpha = literal(_SELU_SCALE, dtype), literal(_SELU_ALPHA, dtype)
+    return f"({a[0]} * {scale} if {a[1]} > {_zero(dtype)} else {a[0]} * ({a[1]} + {scale} * {alpha}))"
+
+
+def _math(name):
+    return lambda a, attrs, dtype: f"math.{name}({', '.join(a)})"
+
+
 SCALAR_OPS: dict[str, Callable] = {
     "AddV2": _binary("+"),
     "BiasAdd": _binary("+"),
@@ -140,7 +158,30 @@ SCALAR_OPS: dict[str, Callable] = {
     "SoftsignGrad": lambda a, attrs, dtype: (
         f"({a[0]} / (({_one(dtype)} + abs({a[1]})) * ({_one(dtype)} + abs({a[1]}))))"
     ),
+    "SoftplusGrad": _softplus_grad,
+    "SeluGrad": _selu_grad,
+    "MulNoNan": _unless_zero(1, lambda a, dtype: f"{a[0]} * {a[1]}"),
+    "DivNoNan": _unless_zero(1, lambda a, dtype: f"{a[0]} / {a[1]}"),
+    "Xdivy": _unless_zero(0, lambda a, dtype: f"{a[0]} / {a[1]}"),
+    "Xlogy": _unless_zero(0, lambda a, dtype: f"{a[0]} * math.log({a[1]})"),
+    "Pow": lambda a, attrs, dtype: f"({a[0]} ** {a[1]})",
+    "Atan2": _math("atan2"),
+    "Tan": _math("tan"),
+    "Sinh": _math("sinh"),
+    "Cosh": _math("cosh"),
+    "Asin": _math("asin"),
+    "Acos": _math("acos"),
+    "Atan": _math("atan"),
+    "Asinh": _math("asinh"),
+    "Acosh": _math("acosh"),
+    "Atanh": _math("atanh"),
+    "Erfc": _math("erfc"),
+    "Lgamma": _math("lgamma"),
+    "IsNan": _math("isnan"),
+    "IsInf": _math("isinf"),
+    "IsFinite": _math("isfinite"),
     "Cast": _cast,
+    "Select": _select,
     "SelectV2": _select,
     "Less": _binary("<"),
     "LessEqual": _binary("<="),
@@ -156,8 +197,12 @@ SCALAR_OPS: dict[str, Callable] = {
 # Ops whose per-element form needs their computation dtype to be floating point.
 _FLOAT_ONLY = {
     "RealDiv", "Sqrt", "Rsqrt", "Reciprocal", "Exp", "Expm1", "Log", "Log1p", "Tanh", "Sigmoid", "Erf", "Sin", "Cos",
-    "Floor", "Ceil", "Elu", "Selu", "Softplus", "Softsign",
+    "Floor", "Ceil", "Elu", "Selu", "Softplus", "Softsign", "SoftplusGrad", "SeluGrad", "MulNoNan", "DivNoNan",
+    "Xdivy", "Xlogy", "Pow", "Atan2", "Tan", "Sinh", "Cosh", "Asin", "Acos", "Atan", "Asinh", "Acosh", "Atanh", "Erfc",
+    "Lgamma",
 }
+# Ops with a boolean output whose per-element form needs floating-point inputs.
+_FLOAT_INPUTS = {"IsNan", "IsInf", "IsFinite"}
 
 FUSIBLE_OP_TYPES = frozenset(SCALAR_OPS)
 
@@ -172,9 +217,21 @@ def is_fusible(op) -> bool:
         bias = op.inputs[1].shape.as_tuple()
         if bias is None or bias[-1] in (None, 1):
             return False  # NumPy would broadcast a size-1 bias that BiasAdd must reject
+    if op.type == "Select" and not _select_is_elementwise(op):
+        return False
     dtype = op.outputs[0].dtype
     if op.type in _FLOAT_ONLY and not dtype.is_floating:
         return False
-    if dtype == dtypes.float16 or any(t.dtype in (dtypes.float16, dtypes.string) for t in op.inputs):
-        return False  # Numba has no float16 arithmetic
-    return True
+    if op.type in _FLOAT_INPUTS and not op.inputs[0].dtype.is_floating:
+        return False
+    # Numba has no float16 arithmetic
+    return dtype != dtypes.float16 and not any(t.dtype in (dtypes.float16, dtypes.string) for t in op.inputs)
+
+
+def _select_is_elementwise(op) -> bool:
+    """TF1's Select picks whole rows for a vector condition and checks shapes at run time; it is an elementwise
+    choice only for a scalar condition or when condition and branches have one fully known shape."""
+    cond, x, y = (t.shape.as_tuple() for t in op.inputs)
+    if x is None or y is None or None in x or x != y:
+        return False
+    return cond == () or cond == x

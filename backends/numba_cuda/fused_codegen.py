@@ -58,7 +58,23 @@ def fsigmoid(x):
 
 def fsoftplus(x):
     return max(x, np.float32(0.0)) + np.log1p(np.exp(-abs(x)))
+
+
+def slgamma(x):
+    try:
+        return math.lgamma(x)
+    except ValueError:  # a pole: the GPU gives inf
+        return math.inf
 """
+
+# Python's math functions raise outside their domain or on overflow where a GPU returns nan or inf.
+_SIMULATOR_FUNCTIONS = {
+    "math.log(": "np.log(", "math.tan(": "np.tan(", "math.sinh(": "np.sinh(", "math.cosh(": "np.cosh(",
+    "math.asin(": "np.arcsin(", "math.acos(": "np.arccos(", "math.atan(": "np.arctan(", "math.asinh(": "np.arcsinh(",
+    "math.acosh(": "np.arccosh(", "math.atanh(": "np.arctanh(", "math.atan2(": "np.arctan2(", "math.lgamma(": "slgamma(",
+    "np.sign(": "sign(",
+}
+_SIMULATOR_CALL = re.compile("|".join(re.escape(k) for k in _SIMULATOR_FUNCTIONS))
 
 # NumPy calls of the CPU expressions and their CUDA device equivalents.
 _DEVICE_FUNCTIONS = {
@@ -72,7 +88,7 @@ _NP_CALL = re.compile("|".join(re.escape(k) for k in _DEVICE_FUNCTIONS))
 def device_expression(line: str) -> str:
     """A CPU per-element expression rewritten with functions CUDA device code has."""
     if device.simulator():
-        return line.replace("np.sign(", "sign(")
+        return _SIMULATOR_CALL.sub(lambda m: _SIMULATOR_FUNCTIONS[m.group(0)], line)
     return _NP_CALL.sub(lambda m: _DEVICE_FUNCTIONS[m.group(0)], line)
 
 

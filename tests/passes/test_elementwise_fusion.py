@@ -221,6 +221,37 @@ def test_integer_and_boolean_elementwise_ops():
     np.testing.assert_array_equal(values[1], [False, False, True, True, True, False])
 
 
+def test_select_fuses_only_where_it_is_an_elementwise_choice():
+    x = graphdl.placeholder(graphdl.float32, [3, 4], name="x")
+    rows = graphdl.placeholder(graphdl.bool, [3], name="rows")
+    same = graphdl.where(x > 0.0, x * 2.0, x)  # condition of x's shape: one loop
+    picked = graphdl.where(rows, x, -x)  # a vector condition picks rows: not a NumPy broadcast
+    program = program_for([same, picked], [x, rows])
+    fused, _ = fuse(program)
+    assert sorted(sorted(members(k)) for k in kernels(fused)) == [["Greater", "Mul", "Select"], ["Neg"]]
+    assert op_types(fused)["Select"] == 1
+    xv = np.arange(-6, 6, dtype=np.float32).reshape(3, 4)
+    rv = np.array([True, False, True])
+    values = assert_same_results(program, fused, [xv, rv])
+    np.testing.assert_array_equal(values[0], np.where(xv > 0, 2 * xv, xv))
+    np.testing.assert_array_equal(values[1], np.where(rv[:, None], xv, -xv))
+
+
+def test_no_nan_products_and_activation_gradients_fuse():
+    x = graphdl.placeholder(graphdl.float32, [5], name="x")
+    y = graphdl.placeholder(graphdl.float32, [5], name="y")
+    out = graphdl.math.multiply_no_nan(x, y) + graphdl.div_no_nan(x, y) + graphdl.math.xlogy(y, x)
+    grads = graphdl.gradients(graphdl.nn.softplus(x) + graphdl.nn.selu(y), [x, y])
+    program = program_for([out] + grads, [x, y])
+    fused, _ = fuse(program)
+    fused_types = {t for k in kernels(fused) for t in members(k)}
+    assert {"MulNoNan", "DivNoNan", "Xlogy", "SoftplusGrad", "SeluGrad"} <= fused_types
+    xv = np.array([np.inf, 1.0, 2.0, -1.0, 0.5], np.float32)
+    yv = np.array([0.0, 0.0, 3.0, 2.0, -1.0], np.float32)
+    values = assert_same_results(program, fused, [xv, yv])
+    np.testing.assert_allclose(values[0][[0, 1]], [0.0, 0.0])
+
+
 def test_stateful_ops_and_ops_with_control_inputs_are_not_fused():
     v = graphdl.Variable(np.ones(3, np.float32), name="v")
     bump = graphdl.assign_add(v, np.ones(3, np.float32), name="bump")
