@@ -3,12 +3,18 @@
 from graphdl.backends.numba_cuda.kernels import (
     conv,
     data,
+    depthwise,
     elementwise,
+    image,
+    layout,
     matmul,
     nn,
+    norm,
     pool,
     random,
     reductions,
+    rnn,
+    scatter,
     state,
     training,
 )

@@ -64,8 +64,8 @@ def _col2im(cols, dx, h, w, c, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl):
         dx[idx] = acc
 
 
-class _Conv:
-    """What the three convolution kernels share: the geometry per shape, NHWC layout, the column matrix."""
+class ConvLayout:
+    """What convolution kernels share: the op's reference context for errors, plans per shape, NHWC layout."""
 
     def __init__(self, op, ctx):
         from graphdl.backends.numba_cpu.kernel_registry import _Context
@@ -73,16 +73,7 @@ class _Conv:
         self.op, self.ctx = op, ctx
         self.ref = _Context(op, ctx.state)
         self.fmt = op.attrs["data_format"]
-        self.use_cublas = _cupy() is not None
         self.plans: dict = {}
-
-    def plan(self, x_shape, f_shape):
-        key = (tuple(x_shape), tuple(f_shape))
-        plan = self.plans.get(key)
-        if plan is None:
-            out_shape, pads, strides, dilations = conv_ops.runtime_plan(self.ref, key[0], key[1], False)
-            plan = self.plans[key] = (out_shape, pads[0][0], pads[1][0], strides, dilations)
-        return plan
 
     def nhwc(self, x):
         return transpose(x, (0, 2, 3, 1)) if self.fmt == "NCHW" else x
@@ -93,6 +84,28 @@ class _Conv:
     def nhwc_shape(self, shape):
         shape = tuple(int(d) for d in shape)
         return (shape[0], shape[2], shape[3], shape[1]) if self.fmt == "NCHW" else shape
+
+    def check_rank(self, *named):
+        """The op's error for any (what, array) pair that is not rank 4."""
+        for what, a in named:
+            if a.ndim != 4:
+                conv_ops._fail(self.ref, f"{what} must be rank 4, got shape {list(a.shape)}")
+
+
+class _Conv(ConvLayout):
+    """What the three convolution kernels share beyond the layout: the geometry per shape, the column matrix."""
+
+    def __init__(self, op, ctx):
+        super().__init__(op, ctx)
+        self.use_cublas = _cupy() is not None
+
+    def plan(self, x_shape, f_shape):
+        key = (tuple(x_shape), tuple(f_shape))
+        plan = self.plans.get(key)
+        if plan is None:
+            out_shape, pads, strides, dilations = conv_ops.runtime_plan(self.ref, key[0], key[1], False)
+            plan = self.plans[key] = (out_shape, pads[0][0], pads[1][0], strides, dilations)
+        return plan
 
     def columns(self, x, f_shape, plan):
         out_shape, pt, pl, (sh, sw), (dh, dw) = plan
@@ -107,11 +120,12 @@ class _Conv:
         return cols, rows, k
 
 
-def _float(op) -> bool:
+def float_output(op) -> bool:
+    """Whether the op computes float32 or float64 (the dtypes these kernels have)."""
     return np.dtype(op.outputs[0].dtype.np) in (np.dtype(np.float32), np.dtype(np.float64))
 
 
-@register_cuda_kernel("Conv2D", accepts=_float)
+@register_cuda_kernel("Conv2D", accepts=float_output)
 def conv2d(op, ctx):
     conv = _Conv(op, ctx)
 
@@ -131,7 +145,7 @@ def conv2d(op, ctx):
     return run
 
 
-@register_cuda_kernel("Conv2DBackpropFilter", host_inputs=(1,), accepts=_float)
+@register_cuda_kernel("Conv2DBackpropFilter", host_inputs=(1,), accepts=float_output)
 def conv2d_backprop_filter(op, ctx):
     conv = _Conv(op, ctx)
 
@@ -153,7 +167,7 @@ def conv2d_backprop_filter(op, ctx):
     return run
 
 
-@register_cuda_kernel("Conv2DBackpropInput", host_inputs=(0,), accepts=_float)
+@register_cuda_kernel("Conv2DBackpropInput", host_inputs=(0,), accepts=float_output)
 def conv2d_backprop_input(op, ctx):
     conv = _Conv(op, ctx)
 
