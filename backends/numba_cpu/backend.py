@@ -15,17 +15,26 @@ from graphdl.passes.pipeline import PIPELINE_ORDER, PassReport, optimize
 from graphdl.backends.numba_cpu.executor import GeneratedExecutable, LoweredStep
 from graphdl.backends.numba_cpu.kernel_registry import kernel_entry
 from graphdl.backends.numba_cpu.scalar_ops import is_fusible
-from graphdl.backends.numba_cpu.threads import set_threads
+from graphdl.backends.numba_cpu.threads import parallel_blas_calls, set_threads
 
 
 class NumbaExecutable(GeneratedExecutable):
     """A compiled Program plus what the compiler did to it (for ``Session.explain``)."""
 
     def __init__(self, program, state, steps, value_names, fetch_exprs, bindings, reports, source_program):
-        serial = any(step.implementation == "blas" for step in steps)
-        super().__init__(program, state, steps, value_names, fetch_exprs, bindings, serial_kernels=serial)
+        super().__init__(program, state, steps, value_names, fetch_exprs, bindings, serial_kernels=False)
+        self.calls_blas = any(step.implementation == "blas" for step in steps)
         self.reports = reports
         self.source_program = source_program
+
+    def run(self, feed_values):
+        """Run once; from the first run in which a product used several BLAS threads on, kernels run unsplit
+        (see ``threads``: those threads' spinning would slow a split kernel)."""
+        before = parallel_blas_calls()
+        values = super().run(feed_values)
+        if self.calls_blas and not self.serial_kernels and parallel_blas_calls() != before:
+            self.serial_kernels = True
+        return values
 
 
 # Ops whose output is their input: the executor binds the value, no kernel runs.

@@ -6,11 +6,13 @@ own pool they would oversubscribe the cores. A session's
 threadpoolctl, which finds every loaded BLAS); ``NUMBA_NUM_THREADS`` or the core count
 is the default.
 
-A program that calls BLAS runs its own kernels on one thread: after each call,
-OpenBLAS's workers spin-wait on the other cores for a long while (about 0.1 s), so a
-kernel split across the pool would share those cores with spinning threads and run
-slower than on one (a W1 training step: Adam on the 784x512 weight 0.45 ms split vs
-0.29 ms serial, the matmuls 0.8 vs 0.5 ms).
+A program whose matrix products run on several BLAS threads runs its own kernels on one
+thread: after each such call, OpenBLAS's workers spin-wait on the other cores for a long
+while (about 0.1 s), so a kernel split across the pool would share those cores with
+spinning threads and run slower than on one (a W1 training step: Adam on the 784x512
+weight 0.45 ms split vs 0.29 ms serial, the matmuls 0.8 vs 0.5 ms). A program whose
+products are all small keeps BLAS on one thread and splits its own kernels instead
+(a LeNet step: every product is below the limit, the convolutions and pooling dominate).
 """
 
 from __future__ import annotations
@@ -46,7 +48,12 @@ def thread_budget() -> int:
 # the thread budget.
 BLAS_PARALLEL_MIN_MACS = 1 << 22
 BLAS_PARALLEL_MIN_BYTES = 1 << 19
-_blas = {"controllers": None, "threads": None}
+_blas = {"controllers": None, "threads": None, "parallel_calls": 0}
+
+
+def parallel_blas_calls() -> int:
+    """How many products so far were given more than one BLAS thread (a counter to compare across a run)."""
+    return _blas["parallel_calls"]
 
 
 def blas_threads_for(macs: int, operand_bytes: int = 0):
@@ -54,6 +61,8 @@ def blas_threads_for(macs: int, operand_bytes: int = 0):
     ``operand_bytes``), the whole thread budget for a large one (changing the setting only when it differs)."""
     small = macs < BLAS_PARALLEL_MIN_MACS and operand_bytes < BLAS_PARALLEL_MIN_BYTES
     want = 1 if small else thread_budget()
+    if want > 1:
+        _blas["parallel_calls"] += 1
     if want == _blas["threads"]:
         return
     controllers = _blas["controllers"]

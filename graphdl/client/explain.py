@@ -62,7 +62,8 @@ class Explanation:
             counts = Counter(k["implementation"] for k in self.kernels)
             lines.append(f"kernels: {len(self.kernels)} ({', '.join(f'{n} {impl}' for impl, n in sorted(counts.items()))})")
             if self.serial_kernels:
-                lines.append("  kernel threads: 1 (the program calls BLAS, whose threads keep the other cores)")
+                lines.append("  kernel threads: 1 (the program's matrix products run on several BLAS threads, which keep the "
+                             "other cores)")
             for k in self.kernels:
                 fused = f" <- {' + '.join(k['fused_types'])}" if k["fused_types"] else ""
                 lines.append(f"  {k['op']} [{k['type']}, {k['implementation']}]{fused}")

@@ -1,4 +1,5 @@
-"""Thread budget of the Numba backend: serial kernels in programs that call BLAS, wide vectors."""
+"""Thread budget of the Numba backend: serial kernels in programs whose products use several BLAS threads,
+wide vectors."""
 
 import numpy as np
 import pytest
@@ -31,20 +32,23 @@ def submissions(monkeypatch):
     return submitted
 
 
-def test_program_with_matmul_runs_its_kernels_on_one_thread(submissions):
+def test_kernels_run_on_one_thread_once_a_product_uses_several_blas_threads(submissions):
     n = PARALLEL_MIN_ELEMENTS * 2
     x = tf.placeholder(tf.float32, [n])
-    m = tf.placeholder(tf.float32, [2, 2])
+    m = tf.placeholder(tf.float32, [256, 256])
     big = tf.tanh(x) * 2.0 + 1.0
-    product = tf.matmul(m, m)
+    product = tf.matmul(m, m)  # 16.8M multiply-adds: above BLAS_PARALLEL_MIN_MACS, two BLAS threads
     value = np.linspace(-3, 3, n, dtype=np.float32)
+    eye = np.eye(256, dtype=np.float32)
     with tf.Session() as sess:
-        explained = _executable(sess, [big, product], {x: value, m: np.eye(2, dtype=np.float32)})
+        explained = _executable(sess, [big, product], {x: value, m: eye})
         assert explained.serial_kernels is True
         assert "kernel threads: 1" in str(explained)
-        out, _ = sess.run([big, product], feed_dict={x: value, m: np.eye(2, dtype=np.float32)})
+        submissions.clear()
+        out, prod = sess.run([big, product], feed_dict={x: value, m: eye})
         assert submissions == []
         np.testing.assert_allclose(out, np.tanh(value) * 2 + 1, rtol=1e-5, atol=1e-6)
+        np.testing.assert_array_equal(prod, eye)
 
         # The same elementwise work without a matmul splits across the threads.
         explained = _executable(sess, big, {x: value})
@@ -54,6 +58,24 @@ def test_program_with_matmul_runs_its_kernels_on_one_thread(submissions):
         np.testing.assert_allclose(out, np.tanh(value) * 2 + 1, rtol=1e-5, atol=1e-6)
     # A serial run leaves the thread's setting as it found it.
     assert threads.kernel_threads() == 2
+
+
+def test_program_whose_products_stay_on_one_blas_thread_splits_its_kernels(submissions):
+    n = PARALLEL_MIN_ELEMENTS * 2
+    x = tf.placeholder(tf.float32, [n])
+    m = tf.placeholder(tf.float32, [2, 2])
+    big = tf.tanh(x) * 2.0 + 1.0
+    product = tf.matmul(m, m)  # small: BLAS keeps one thread, so nothing spins on the other cores
+    value = np.linspace(-3, 3, n, dtype=np.float32)
+    feed = {x: value, m: np.eye(2, dtype=np.float32)}
+    with tf.Session() as sess:
+        explained = _executable(sess, [big, product], feed)
+        assert explained.serial_kernels is False
+        assert "kernel threads: 1" not in str(explained)
+        submissions.clear()
+        out, _ = sess.run([big, product], feed_dict=feed)
+        assert len(submissions) >= 1
+        np.testing.assert_allclose(out, np.tanh(value) * 2 + 1, rtol=1e-5, atol=1e-6)
 
 
 def test_generated_source_records_vector_width():
@@ -95,7 +117,7 @@ def test_small_products_run_on_one_blas_thread_and_large_ones_on_the_budget(monk
         def set_num_threads(self, n):
             calls.append(n)
 
-    monkeypatch.setattr(threads, "_blas", {"controllers": [Controller()], "threads": None})
+    monkeypatch.setattr(threads, "_blas", {"controllers": [Controller()], "threads": None, "parallel_calls": 0})
     monkeypatch.setattr(threads, "_state", {"threads": 2, "limiter": None})
     a = tf.placeholder(tf.float32, [None, None])
     b = tf.placeholder(tf.float32, [None, None])
