@@ -58,13 +58,14 @@ def parallel_blas_calls() -> int:
 
 def blas_threads_for(macs: int, operand_bytes: int = 0):
     """Give the loaded BLAS libraries one thread for a small product (``macs`` multiply-adds, operands of
-    ``operand_bytes``), the whole thread budget for a large one (changing the setting only when it differs)."""
+    ``operand_bytes``), the whole thread budget for a large one (changing the setting only when it differs);
+    returns that number of threads."""
     small = macs < BLAS_PARALLEL_MIN_MACS and operand_bytes < BLAS_PARALLEL_MIN_BYTES
     want = 1 if small else thread_budget()
     if want > 1:
         _blas["parallel_calls"] += 1
     if want == _blas["threads"]:
-        return
+        return want
     controllers = _blas["controllers"]
     if controllers is None:
         from threadpoolctl import ThreadpoolController
@@ -75,6 +76,7 @@ def blas_threads_for(macs: int, operand_bytes: int = 0):
     for controller in controllers:
         controller.set_num_threads(want)
     _blas["threads"] = want
+    return want
 
 
 def set_serial_run(serial: bool) -> bool:

@@ -49,3 +49,28 @@ def test_strided_convolution_uses_im2col_and_matches():
     results = _conv_with_grads((2, 9, 9, 3), (3, 3, 3, 4), "SAME", "NHWC", strides=(1, 2, 2, 1))
     for ref, got in zip(results["reference"], results["numba"]):
         np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("path", ["direct", "im2col"])
+@pytest.mark.parametrize("data_format", ["NHWC", "NCHW"])
+def test_both_paths_split_over_images_across_threads_match(monkeypatch, path, data_format):
+    from graphdl.backends.numba_cpu import threads
+    from graphdl.backends.numba_cpu.kernels import conv
+
+    module = conv_direct if path == "direct" else conv
+    splits = []
+    run_split = module.run_split
+
+    def recording_split(kernel, n, *args):
+        splits.append(n)
+        return run_split(kernel, n, *args)
+
+    monkeypatch.setattr(conv_direct, "DIRECT_MAX_CHANNEL_PRODUCT", 10_000 if path == "direct" else 0)
+    monkeypatch.setattr(module, "PARALLEL_MIN_ELEMENTS", 1)  # split even these small shapes
+    monkeypatch.setattr(module, "run_split", recording_split)
+    monkeypatch.setattr(threads, "_state", {"threads": 2, "limiter": None})
+    shape = (5, 11, 9, 3) if data_format == "NHWC" else (5, 3, 11, 9)  # 5 images: pieces of 2 and 3
+    results = _conv_with_grads(shape, (3, 3, 3, 4), "SAME", data_format)
+    assert splits.count(5) == 3  # the forward pass and both gradients
+    for name, ref, got in zip(["output", "input gradient", "filter gradient"], results["reference"], results["numba"]):
+        np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-4, err_msg=f"{path} {name}")

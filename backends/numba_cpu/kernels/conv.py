@@ -12,7 +12,9 @@ on transposed views of the same NHWC code. Shapes and paddings are planned once 
 shapes. The depthwise ops keep their NumPy (einsum) reference kernels.
 
 Blocks of window rows (``_BLOCK_BYTES``) are gathered and multiplied one at a time, so the
-window matrix stays in cache instead of streaming ~15 MB through memory (conv1 of W2).
+window matrix stays in cache instead of streaming ~15 MB through memory (conv1 of W2). When the
+products stay on one BLAS thread (``threads.blas_threads_for``), each kernel thread takes a run of
+images with its own blocks (and, for the filter gradient, its own partial sum).
 
 Measured with ``python -m bench.conv_w2`` (W2 = LeNet, batch 64, NHWC float32, VALID; forward +
 both backprops, best of 15, a shared 2-core machine under load, OPENBLAS_NUM_THREADS=1):
@@ -24,9 +26,10 @@ Conv2DBackpropInput, col2im as 25 strided NumPy adds, is the slowest piece: ~23 
 from __future__ import annotations
 
 import numpy as np
+from graphdl.backends.numba_cpu.fused_codegen import PARALLEL_MIN_ELEMENTS, _threads
 from graphdl.backends.numba_cpu.kernel_registry import _Context, buffer_pool, numpy_kernel, register_kernel
 from graphdl.backends.numba_cpu.kernels import conv_direct
-from graphdl.backends.numba_cpu.kernels.reductions import NUMBA_DTYPES
+from graphdl.backends.numba_cpu.kernels.reductions import NUMBA_DTYPES, run_split, split_piece
 from graphdl.backends.numba_cpu.threads import blas_threads_for
 from numba import njit
 
@@ -121,9 +124,23 @@ class _Geometry:
         n, oh, ow, _ = self.out_shape
         self.rows = n * oh * ow
         # Blocks of window rows of about _BLOCK_BYTES stay in cache between im2col and the matmul reading them.
-        step = max(64, _BLOCK_BYTES // (4 * max(self.k, 1)))
-        self.blocks = [(r, min(r + step, self.rows)) for r in range(0, self.rows, step)]
-        self.block_rows = min(step, self.rows)
+        self.step = max(64, _BLOCK_BYTES // (4 * max(self.k, 1)))
+        self.blocks = self.blocks_of_images(0, n)
+        self.block_rows = min(self.step, self.rows)
+
+    def blocks_of_images(self, first, stop):
+        """The row blocks of images ``first..stop`` (one image's rows are ``OH * OW`` consecutive rows)."""
+        per_image = self.out_shape[1] * self.out_shape[2]
+        end = stop * per_image
+        return [(r, min(r + self.step, end)) for r in range(first * per_image, end, self.step)]
+
+    def split(self, blas_threads) -> int:
+        """How many pieces of images to run at once: one per kernel thread when the products stay on one BLAS
+        thread and the work is large enough, else 1."""
+        n = self.out_shape[0]
+        if blas_threads > 1 or n < 2 or self.rows * self.k < PARALLEL_MIN_ELEMENTS:
+            return 1
+        return min(_threads(), n)
 
     def im2col(self, x, start, stop, cols):
         _im2col(x, self.kh, self.kw, self.sh, self.sw, self.dh, self.dw, self.pt, self.pl, self.out_shape[1],
@@ -145,6 +162,14 @@ class _Planner:
         if plan is None:
             plan = self.plans[key] = _Geometry(self.ctx, key[0], key[1])
         return plan
+
+
+def _over_images(images, n, pieces):
+    """``images(first, stop)`` over all ``n`` images: in one call, or one call per kernel thread."""
+    if pieces > 1:
+        run_split(images, n)
+    else:
+        images(0, n)
 
 
 def _contiguous(take, x):
@@ -198,12 +223,17 @@ def conv2d_kernel(op, state):
         xn = _contiguous(take, geo.to_nhwc(x, fmt))
         w2 = np.ascontiguousarray(w).reshape(g.k, g.m)
         rows = take((g.rows, g.m), x.dtype)
-        cols = take((g.block_rows, g.k), x.dtype)
-        blas_threads_for(g.block_rows * g.k * g.m)
-        for start, stop in g.blocks:
-            block = cols[: stop - start]
-            g.im2col(xn, start, stop, block)
-            matmul(block, w2, out=rows[start:stop])
+        pieces = g.split(blas_threads_for(g.block_rows * g.k * g.m))
+        cols = take((pieces, g.block_rows, g.k), x.dtype)
+
+        def images(first, stop):
+            piece_cols = cols[split_piece(first, g.out_shape[0], pieces)]
+            for start, end in g.blocks_of_images(first, stop):
+                block = piece_cols[: end - start]
+                g.im2col(xn, start, end, block)
+                matmul(block, w2, out=rows[start:end])
+
+        _over_images(images, g.out_shape[0], pieces)
         if fmt == "NHWC":
             return rows.reshape(g.out_shape)
         out = take(geo.from_nhwc(rows.reshape(g.out_shape), fmt).shape, x.dtype)
@@ -233,19 +263,26 @@ def conv2d_backprop_filter_kernel(op, state):
             return conv_direct.backprop_filter(take, x, dy, fmt == "NHWC", g.pads, f_shape)
         xn = _contiguous(take, geo.to_nhwc(x, fmt))
         dy2 = _rows(take, dy, fmt)
+        pieces = g.split(blas_threads_for(g.block_rows * g.k * g.m))
         dw = take(f_shape, x.dtype)
-        dw2 = dw.reshape(g.k, g.m)
-        partial = take((g.k, g.m), x.dtype)
-        cols = take((g.block_rows, g.k), x.dtype)
-        blas_threads_for(g.block_rows * g.k * g.m)
-        for index, (start, stop) in enumerate(g.blocks):
-            block = cols[: stop - start]
-            g.im2col(xn, start, stop, block)
-            matmul(block.T, dy2[start:stop], out=dw2 if index == 0 else partial)
-            if index:
-                dw2 += partial
-        if not g.blocks:
-            dw.fill(0)
+        # one filter gradient per piece of images, added at the end
+        sums = dw.reshape(1, g.k, g.m) if pieces == 1 else take((pieces, g.k, g.m), x.dtype)
+        partials = take((pieces, g.k, g.m), x.dtype)
+        cols = take((pieces, g.block_rows, g.k), x.dtype)
+
+        def images(first, stop):
+            piece = split_piece(first, g.out_shape[0], pieces)
+            total, partial, piece_cols = sums[piece], partials[piece], cols[piece]
+            total.fill(0)
+            for start, end in g.blocks_of_images(first, stop):
+                block = piece_cols[: end - start]
+                g.im2col(xn, start, end, block)
+                matmul(block.T, dy2[start:end], out=partial)
+                total += partial
+
+        _over_images(images, g.out_shape[0], pieces)
+        if pieces > 1:
+            np.sum(sums, axis=0, out=dw.reshape(g.k, g.m))
         return dw
 
     return conv2d_backprop_filter
@@ -274,12 +311,17 @@ def conv2d_backprop_input_kernel(op, state):
         wt = np.ascontiguousarray(w).reshape(g.k, g.m).T
         nhwc = dxn if fmt == "NHWC" else take(dxn.shape, w.dtype)
         nhwc.fill(0)
-        dcols = take((g.block_rows, g.k), w.dtype)
-        blas_threads_for(g.block_rows * g.k * g.m)
-        for start, stop in g.blocks:
-            block = dcols[: stop - start]
-            matmul(dy2[start:stop], wt, out=block)
-            g.col2im(block, start, stop, nhwc)
+        pieces = g.split(blas_threads_for(g.block_rows * g.k * g.m))
+        dcols = take((pieces, g.block_rows, g.k), w.dtype)
+
+        def images(first, stop):  # pieces write disjoint images of dx
+            piece_cols = dcols[split_piece(first, g.out_shape[0], pieces)]
+            for start, end in g.blocks_of_images(first, stop):
+                block = piece_cols[: end - start]
+                matmul(dy2[start:end], wt, out=block)
+                g.col2im(block, start, end, nhwc)
+
+        _over_images(images, g.out_shape[0], pieces)
         if nhwc is not dxn:
             np.copyto(dxn, nhwc)
         return dx

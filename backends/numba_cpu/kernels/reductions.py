@@ -302,6 +302,11 @@ def run_split(kernel, n, *args):
     return [first] + [f.result() for f in futures]
 
 
+def split_piece(start, n, pieces):
+    """Which of ``run_split``'s ``pieces`` over ``[0, n)`` starts at ``start``."""
+    return next(p for p in range(pieces) if n * p // pieces == start)
+
+
 def _parallel(size: int) -> bool:
     return size >= PARALLEL_MIN_ELEMENTS and _threads() > 1
 
