@@ -36,6 +36,9 @@ from graphdl.ops import overloads as _overloads  # noqa: F401  (installs Tensor 
 from graphdl.ops.constant_op import constant, placeholder, placeholder_with_default
 from graphdl.ops.control_ops import group, identity, no_op, stop_gradient, tuple  # noqa: A004
 from graphdl.ops.control_flow_ops import case, cond, switch_case, while_loop
+from graphdl.ops.higher_order_ops import foldl, foldr, map_fn, scan
+from graphdl.ops.einsum_ops import einsum
+from graphdl.ops.partition_ops import dynamic_partition, dynamic_stitch, unique, unique_with_counts
 from graphdl.ops.tensor_array_ops import TensorArray
 from graphdl.ops.state_ops import assign, assign_add, assign_sub
 from graphdl.ops.math_ops import *  # noqa: F401,F403
@@ -53,6 +56,8 @@ from graphdl.initializers import *  # noqa: F401,F403
 from graphdl.variable_scope import *  # noqa: F401,F403
 from graphdl import initializers, layers, losses, math, nn, random, train  # noqa: F401,E402
 from graphdl import contrib, image  # noqa: F401,E402
+from graphdl import metrics  # tf.metrics: streaming metrics over local variables
+from graphdl.metrics.curves import confusion_matrix
 from graphdl import summary  # noqa: F401,E402  (tf.summary; protobufs from tensorboard, imported lazily)
 from graphdl import debugging, io  # noqa: F401,E402  (tf.debugging; tf.io with tf.io.gfile)
 from graphdl.io import gfile  # noqa: F401,E402

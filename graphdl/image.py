@@ -105,3 +105,18 @@ def resize(images, size, method=ResizeMethod.BILINEAR, align_corners=False, pres
 from graphdl.ops.image_decode_ops import decode_image, decode_jpeg, decode_png  # noqa: E402
 
 __all__ += ["decode_image", "decode_jpeg", "decode_png"]
+
+# Crops, pads, flips and standardization (graphdl/ops/image_crop_ops.py).
+from graphdl.ops.image_crop_ops import (
+    central_crop,
+    crop_to_bounding_box,
+    pad_to_bounding_box,
+    per_image_standardization,
+    random_flip_left_right,
+    random_flip_up_down,
+    resize_image_with_crop_or_pad,
+    resize_with_crop_or_pad,
+)
+
+__all__ += ["central_crop", "crop_to_bounding_box", "pad_to_bounding_box", "per_image_standardization",
+            "random_flip_left_right", "random_flip_up_down", "resize_image_with_crop_or_pad", "resize_with_crop_or_pad"]

@@ -19,9 +19,11 @@ from graphdl.conv_layers import (
     max_pooling2d,
 )
 from graphdl.framework.ops import convert_to_tensor, name_scope
+from graphdl.layer_classes import Conv2D, Dense, Dropout, Flatten, Layer, MaxPooling2D
 from graphdl.normalization_layers import batch_normalization
 
 __all__ = [
+    "Conv2D", "Dense", "Dropout", "Flatten", "Layer", "MaxPooling2D",
     "average_pooling1d", "average_pooling2d", "batch_normalization", "conv1d", "conv2d", "conv2d_transpose", "dense",
     "dropout", "flatten", "max_pooling1d", "max_pooling2d",
 ]
@@ -118,7 +120,7 @@ def flatten(inputs, name=None, data_format="channels_last"):
         return reshape(inputs, [shape(inputs)[0], reduce_prod(shape(inputs)[1:])])
 
 
-_NOT_YET = ("conv3d", "separable_conv2d", "Dense", "Conv2D", "Layer")
+_NOT_YET = ("conv3d", "separable_conv2d")
 
 
 def __getattr__(name):

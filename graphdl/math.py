@@ -31,11 +31,13 @@ _ELSEWHERE = [
     "reduce_sum", "reduce_mean", "reduce_max", "reduce_min", "reduce_prod", "reduce_all", "reduce_any",
     "reduce_logsumexp", "reduce_std", "reduce_variance", "count_nonzero",
     "argmax", "argmin", "softmax", "log_softmax", "softplus", "softsign", "l2_normalize",
+    "top_k", "in_top_k", "confusion_matrix",
 ]
 
 _HOMES = [
     "graphdl.ops.reduction_ops", "graphdl.ops.nn_ops", "graphdl.ops.nn_impl", "graphdl.ops.indexing_ops", "graphdl.ops.range_ops",
-    "graphdl.ops.layout_ops", "graphdl.ops.array_ops",
+    "graphdl.ops.layout_ops", "graphdl.ops.array_ops", "graphdl.ops.top_k_ops",
+    "graphdl.metrics.curves",
 ]
 
 __all__ = [
@@ -49,6 +51,7 @@ __all__ = [
     "reduce_sum", "reduce_mean", "reduce_max", "reduce_min", "reduce_prod", "reduce_all", "reduce_any",
     "reduce_logsumexp", "reduce_std", "reduce_variance", "count_nonzero",
     "argmax", "argmin", "softmax", "log_softmax", "softplus", "softsign", "l2_normalize",
+    "top_k", "in_top_k", "confusion_matrix",
 ]
 
 

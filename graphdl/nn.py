@@ -1,6 +1,13 @@
 """The ``tf.nn`` namespace: activations, convolution and pooling, normalization, losses, dropout, RNNs."""
 
 from graphdl import rnn_cell
+from graphdl.ops.candidate_sampling_ops import (
+    all_candidate_sampler,
+    compute_accidental_hits,
+    fixed_unigram_candidate_sampler,
+    log_uniform_candidate_sampler,
+    uniform_candidate_sampler,
+)
 from graphdl.ops.conv_ops import (
     atrous_conv2d,
     conv1d,
@@ -51,15 +58,19 @@ from graphdl.ops.nn_ops import (
 )
 from graphdl.ops.norm_ops import fused_batch_norm, local_response_normalization, lrn
 from graphdl.ops.pool_ops import avg_pool, avg_pool2d, max_pool, max_pool2d, pool
+from graphdl.ops.sampled_losses import nce_loss, sampled_softmax_loss
+from graphdl.ops.top_k_ops import in_top_k, top_k
 from graphdl.rnn import bidirectional_dynamic_rnn, dynamic_rnn, static_bidirectional_rnn, static_rnn
 
 __all__ = [
+    "all_candidate_sampler",
     "atrous_conv2d",
     "avg_pool",
     "avg_pool2d",
     "batch_normalization",
     "bias_add",
     "bidirectional_dynamic_rnn",
+    "compute_accidental_hits",
     "conv1d",
     "conv2d",
     "conv2d_backprop_filter",
@@ -75,22 +86,27 @@ __all__ = [
     "dynamic_rnn",
     "elu",
     "embedding_lookup",
+    "fixed_unigram_candidate_sampler",
     "fused_batch_norm",
+    "in_top_k",
     "l2_loss",
     "l2_normalize",
     "leaky_relu",
     "local_response_normalization",
     "log_sigmoid",
     "log_softmax",
+    "log_uniform_candidate_sampler",
     "lrn",
     "max_pool",
     "max_pool2d",
     "moments",
+    "nce_loss",
     "pool",
     "relu",
     "relu6",
     "relu_layer",
     "rnn_cell",
+    "sampled_softmax_loss",
     "selu",
     "sigmoid",
     "sigmoid_cross_entropy_with_logits",
@@ -104,6 +120,8 @@ __all__ = [
     "static_rnn",
     "swish",
     "tanh",
+    "top_k",
+    "uniform_candidate_sampler",
     "weighted_cross_entropy_with_logits",
     "xw_plus_b",
     "zero_fraction",

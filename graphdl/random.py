@@ -6,6 +6,12 @@ with TF1's seed rule (see :func:`graphdl.ops.random_ops.get_seed`).
 
 from __future__ import annotations
 
+from graphdl.ops.candidate_sampling_ops import (
+    all_candidate_sampler,
+    fixed_unigram_candidate_sampler,
+    log_uniform_candidate_sampler,
+    uniform_candidate_sampler,
+)
 from graphdl.ops.random_ops import (
     DEFAULT_GRAPH_SEED,
     categorical,
@@ -22,9 +28,12 @@ from graphdl.ops.random_ops import (
 
 __all__ = [
     "DEFAULT_GRAPH_SEED",
+    "all_candidate_sampler",
     "categorical",
+    "fixed_unigram_candidate_sampler",
     "gamma",
     "get_seed",
+    "log_uniform_candidate_sampler",
     "multinomial",
     "normal",
     "poisson",
@@ -33,6 +42,7 @@ __all__ = [
     "shuffle",
     "truncated_normal",
     "uniform",
+    "uniform_candidate_sampler",
 ]
 
 normal = random_normal

@@ -68,6 +68,10 @@ TESTED_ELSEWHERE = {
     # Collectives across MPI worker processes: compared with single-process training under mpiexec.
     "MPIAllreduce": "test_distributed.py (with its gradient)",
     "MPIBroadcast": "test_distributed.py",
+    # Candidate sampling draws random ids: distributions, expected counts and seeds checked there.
+    "UniformCandidateSampler": "test_candidate_sampling.py", "LogUniformCandidateSampler": "test_candidate_sampling.py",
+    "FixedUnigramCandidateSampler": "test_candidate_sampling.py", "AllCandidateSampler": "test_candidate_sampling.py",
+    "ComputeAccidentalHits": "test_candidate_sampling.py (and inside the nce_loss/sampled_softmax_loss OpCases)",
 }
 
 

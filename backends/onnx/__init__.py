@@ -10,12 +10,14 @@ from graphdl.backends.onnx import (
     not_exported,
     ops_array,
     ops_control_flow,
+    ops_einsum,
     ops_elementwise,
     ops_indexing,
     ops_nn,
     ops_random,
     ops_reduction,
     ops_rnn,
+    ops_selection,
 )
 from graphdl.backends.onnx.exporter import MIN_OPSET, default_opset, export
 from graphdl.backends.onnx.registry import MAPPINGS, NOT_EXPORTED

@@ -51,3 +51,14 @@ not_exported(
     "model runs in one process",
     "MPIAllreduce", "MPIBroadcast",
 )
+not_exported(
+    "training-only: candidate sampling for sampled losses (nce_loss, sampled_softmax_loss); evaluate with the full "
+    "softmax",
+    "UniformCandidateSampler", "LogUniformCandidateSampler", "FixedUnigramCandidateSampler", "AllCandidateSampler",
+    "ComputeAccidentalHits",
+)
+not_exported(
+    "not mapped: data-dependent regrouping (one ONNX Compress per partition, or ScatterND with last-write-wins) is "
+    "not implemented; export the tensors after it",
+    "DynamicPartition", "DynamicStitch",
+)

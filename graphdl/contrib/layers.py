@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from graphdl import dtypes
+from graphdl.contrib.convolution import conv2d, convolution2d
 from graphdl.ops.nn_ops import relu
 from graphdl.regularizers import (
     apply_regularization,
@@ -14,6 +15,8 @@ from graphdl.regularizers import (
 
 __all__ = [
     "apply_regularization",
+    "conv2d",
+    "convolution2d",
     "flatten",
     "fully_connected",
     "l1_l2_regularizer",
