@@ -4,19 +4,19 @@ import numpy as np
 import pytest
 
 import graphdl as tf
-from graphdl.backends.numba_cpu.kernels import conv_direct
+from graphdl.backends.numba_cpu.kernels import conv_channels, conv_direct
 
 
-def _conv_with_grads(shape, filter_shape, padding, data_format, strides=(1, 1, 1, 1)):
+def _conv_with_grads(shape, filter_shape, padding, data_format, strides=(1, 1, 1, 1), dtype=np.float32):
     rng = np.random.default_rng(0)
-    x_value = rng.standard_normal(shape).astype(np.float32)
-    w_value = rng.standard_normal(filter_shape).astype(np.float32)
+    x_value = rng.standard_normal(shape).astype(dtype)
+    w_value = rng.standard_normal(filter_shape).astype(dtype)
     graph = tf.Graph()
     with graph.as_default():
-        x = tf.placeholder(tf.float32, shape)
-        w = tf.placeholder(tf.float32, filter_shape)
+        x = tf.placeholder(dtype, shape)
+        w = tf.placeholder(dtype, filter_shape)
         y = tf.nn.conv2d(x, w, list(strides), padding, data_format=data_format)
-        weights = tf.constant(rng.uniform(0.5, 1.5, y.shape.as_list()).astype(np.float32))
+        weights = tf.constant(rng.uniform(0.5, 1.5, y.shape.as_list()).astype(dtype))
         gx, gw = tf.gradients(tf.reduce_sum(y * weights), [x, w])
     results = {}
     for backend in ("reference", "numba"):
@@ -74,3 +74,40 @@ def test_both_paths_split_over_images_across_threads_match(monkeypatch, path, da
     assert splits.count(5) == 3  # the forward pass and both gradients
     for name, ref, got in zip(["output", "input gradient", "filter gradient"], results["reference"], results["numba"]):
         np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-4, err_msg=f"{path} {name}")
+
+
+@pytest.mark.parametrize("padding", ["VALID", "SAME", [[0, 0], [2, 1], [0, 3], [0, 0]]])
+@pytest.mark.parametrize("data_format", ["NHWC", "NCHW"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_channel_vector_forward_matches_the_reference(monkeypatch, padding, data_format, dtype):
+    calls = []
+    forward = conv_channels.forward
+    monkeypatch.setattr(conv_channels, "forward", lambda *args: calls.append(1) or forward(*args))
+    shape = (3, 9, 7, 4) if data_format == "NHWC" else (3, 4, 9, 7)  # 4 x 16 channels: past the direct kernels
+    if data_format == "NCHW" and isinstance(padding, list):
+        padding = [padding[0], padding[3], padding[1], padding[2]]
+    results = _conv_with_grads(shape, (3, 4, 4, 16), padding, data_format, dtype=dtype)
+    assert calls, "the channel-vector forward kernel was not used"
+    for name, ref, got in zip(["output", "input gradient", "filter gradient"], results["reference"], results["numba"]):
+        np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-4, err_msg=name)
+
+
+def test_channel_vector_forward_splits_over_images(monkeypatch):
+    from graphdl.backends.numba_cpu import threads
+
+    splits = []
+    run_split = conv_channels.run_split
+    monkeypatch.setattr(conv_channels, "run_split", lambda kernel, n, *a: splits.append(n) or run_split(kernel, n, *a))
+    monkeypatch.setattr(threads, "_state", {"threads": 2, "limiter": None})
+    results = _conv_with_grads((64, 14, 14, 6), (5, 5, 6, 16), "VALID", "NHWC")  # LeNet's conv2
+    assert splits == [64]
+    np.testing.assert_allclose(results["numba"][0], results["reference"][0], rtol=1e-4, atol=1e-4)
+
+
+def test_channel_vector_forward_is_chosen_only_for_stride_one_vector_wide_outputs_and_few_taps():
+    assert conv_channels.usable((1, 1), (1, 1), 5, 5, 6, 16)
+    assert conv_channels.usable((1, 1), (1, 1), 3, 3, 16, 32)
+    assert not conv_channels.usable((2, 2), (1, 1), 5, 5, 6, 16)
+    assert not conv_channels.usable((1, 1), (2, 2), 5, 5, 6, 16)
+    assert not conv_channels.usable((1, 1), (1, 1), 5, 5, 6, 12)
+    assert not conv_channels.usable((1, 1), (1, 1), 3, 3, 64, 16)

@@ -1,7 +1,8 @@
 """Conv2D and its two backprops on the CPU: a compiled im2col / col2im plus one BLAS matmul each.
 
 Stride-1 convolutions with few channels go to the direct kernels of ``conv_direct.py``
-instead (no window matrix; ``conv_direct.usable`` decides).
+instead (no window matrix; ``conv_direct.usable`` decides); those with a vector's worth of output
+channels and few taps run their forward on ``conv_channels.py``.
 
 Conv2D copies every filter window of the (NHWC view of the) input into a pooled
 ``(N * OH * OW, KH * KW * C)`` matrix (zeros where a window hangs over the padding) and
@@ -28,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 from graphdl.backends.numba_cpu.fused_codegen import PARALLEL_MIN_ELEMENTS, _threads
 from graphdl.backends.numba_cpu.kernel_registry import _Context, buffer_pool, numpy_kernel, register_kernel
-from graphdl.backends.numba_cpu.kernels import conv_direct
+from graphdl.backends.numba_cpu.kernels import conv_channels, conv_direct
 from graphdl.backends.numba_cpu.kernels.reductions import NUMBA_DTYPES, run_split, split_piece
 from graphdl.backends.numba_cpu.threads import blas_threads_for
 from numba import njit
@@ -120,6 +121,8 @@ class _Geometry:
         self.pt, self.pl = pads[0][0], pads[1][0]
         self.kh, self.kw, c, self.m = f_shape
         self.direct = conv_direct.usable((self.sh, self.sw), (self.dh, self.dw), c, self.m)
+        geometry = ((self.sh, self.sw), (self.dh, self.dw), self.kh, self.kw, c, self.m)
+        self.channels = not self.direct and conv_channels.usable(*geometry)
         self.k = self.kh * self.kw * c
         n, oh, ow, _ = self.out_shape
         self.rows = n * oh * ow
@@ -220,6 +223,8 @@ def conv2d_kernel(op, state):
         if g.direct:
             out_shape = _shape_in(fmt, g.out_shape)
             return conv_direct.forward(take, x, w, fmt == "NHWC", g.pads, out_shape)
+        if g.channels:
+            return conv_channels.forward(take, x, w, fmt == "NHWC", g.pads, _shape_in(fmt, g.out_shape))
         xn = _contiguous(take, geo.to_nhwc(x, fmt))
         w2 = np.ascontiguousarray(w).reshape(g.k, g.m)
         rows = take((g.rows, g.m), x.dtype)
