@@ -86,3 +86,29 @@ def test_non_contiguous_axes_are_left_to_the_reduction_kernel():
     expected, got, explanation = _compare(out, feed)
     np.testing.assert_allclose(got, expected, rtol=1e-5)
     assert _reduction_changes(explanation) == []
+
+
+@pytest.mark.parametrize("reduce", [tf.reduce_sum, tf.reduce_mean, tf.reduce_max])
+def test_short_column_reductions_split_by_rows_across_threads_match(monkeypatch, reduce):
+    # 3 x 50001 rows of 6 columns: widened 9 times (16667 rows of 54), two pieces of unequal rows.
+    from graphdl.backends.numba_cpu import threads
+
+    monkeypatch.setattr(threads, "_state", {"threads": 2, "limiter": None})
+    x = tf.placeholder(tf.float32, [3, 50001, 6])
+    b = tf.placeholder(tf.float32, [6])
+    out = reduce(tf.nn.relu(x + b) * 2.0, axis=[0, 1])
+    rs = np.random.RandomState(4)
+    feed = {x: rs.randn(3, 50001, 6).astype(np.float32), b: rs.randn(6).astype(np.float32)}
+    expected, got, explanation = _compare(out, feed)
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+    assert len(_reduction_changes(explanation)) == 1
+
+
+def test_bias_relu_over_few_channels_matches_when_rows_are_widened():
+    x = tf.placeholder(tf.float32, [None, 28, 28, 6])
+    b = tf.placeholder(tf.float32, [6])
+    out = tf.nn.relu(x + b)
+    rs = np.random.RandomState(5)
+    feed = {x: rs.randn(64, 28, 28, 6).astype(np.float32), b: rs.randn(6).astype(np.float32)}
+    expected, got, _ = _compare(out, feed)
+    np.testing.assert_array_equal(got, expected)
