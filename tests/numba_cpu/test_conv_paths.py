@@ -1,10 +1,10 @@
-"""The Numba backend's two Conv2D implementations (direct wide loops, im2col + BLAS) agree with the reference."""
+"""The Numba backend's Conv2D implementations (direct wide loops, channel-vector forward, im2col + BLAS) agree with the reference."""
 
 import numpy as np
 import pytest
+from graphdl.backends.numba_cpu.kernels import conv_channels, conv_direct
 
 import graphdl as tf
-from graphdl.backends.numba_cpu.kernels import conv_channels, conv_direct
 
 
 def _conv_with_grads(shape, filter_shape, padding, data_format, strides=(1, 1, 1, 1), dtype=np.float32):

@@ -65,15 +65,15 @@ _modules: dict = {}
 _compiled: set = set()
 
 
-def _kernel(kind: str, kh: int, kw: int, c: int, o: int, args):
-    """The generated ``kind`` kernel for this filter, compiled (wide vectors) for the types of ``args``."""
+def _forward_kernel(kh: int, kw: int, c: int, o: int, args):
+    """The generated forward kernel for this filter, compiled (wide vectors) for the types of ``args``."""
     key = (kh, kw, c, o)
     module = _modules.get(key)
     if module is None:
         source = vector_width_comment() + _HEADER + _forward_source(kh, kw, c, o)
         module = _modules[key] = load_generated_module(source)
-    kernel = getattr(module, kind)
-    signature = (kind, key, tuple(a.dtype if isinstance(a, np.ndarray) else type(a) for a in args))
+    kernel = module.forward
+    signature = (key, tuple(a.dtype if isinstance(a, np.ndarray) else type(a) for a in args))
     if signature not in _compiled:
         compile_kernel(kernel, args)
         _compiled.add(signature)
@@ -109,7 +109,7 @@ def forward(take, x, w, nhwc, pads, out_shape):
     n, oh, ow = xp.shape[0], xp.shape[1] - kh + 1, xp.shape[2] - kw + 1
     out = take((n, oh, ow, o), x.dtype)
     wc = np.ascontiguousarray(w)
-    kernel = _kernel("forward", kh, kw, c, o, (xp, wc, out, 0, 0))
+    kernel = _forward_kernel(kh, kw, c, o, (xp, wc, out, 0, 0))
     _over_batch(lambda start, stop: kernel(xp, wc, out, start, stop), n, out.size * kh * kw * c)
     if nhwc:
         return out
