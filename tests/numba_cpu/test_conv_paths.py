@@ -112,3 +112,23 @@ def test_channel_vector_forward_is_chosen_only_for_stride_one_vector_wide_output
     assert not conv_channels.usable((1, 1), (2, 2), 5, 5, 6, 16)
     assert not conv_channels.usable((1, 1), (1, 1), 5, 5, 6, 12)
     assert not conv_channels.usable((1, 1), (1, 1), 3, 3, 64, 16)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_valid_convolution_uses_the_unrolled_im2col_and_col2im_across_row_blocks(monkeypatch, dtype):
+    from graphdl.backends.numba_cpu.kernels import conv
+
+    monkeypatch.setattr(conv_direct, "DIRECT_MAX_CHANNEL_PRODUCT", 0)
+    monkeypatch.setattr(conv, "_BLOCK_BYTES", 1)  # blocks of 64 window rows: they start and end inside images
+    generated = []
+    window_kernel = conv._valid_window_kernel
+
+    def recording(*args):
+        generated.append(args[:4])
+        return window_kernel(*args)
+
+    monkeypatch.setattr(conv, "_valid_window_kernel", recording)
+    results = _conv_with_grads((3, 13, 11, 3), (4, 3, 3, 5), "VALID", "NHWC", dtype=dtype)  # 3 x 10 x 9 = 270 rows
+    assert {("im2col", 4, 3, 3), ("col2im", 4, 3, 3)} == set(generated)
+    for name, ref, got in zip(["output", "input gradient", "filter gradient"], results["reference"], results["numba"]):
+        np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-4, err_msg=name)
