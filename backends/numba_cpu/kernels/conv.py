@@ -10,7 +10,9 @@ multiplies it by the ``(KH * KW * C, O)`` filter. Conv2DBackpropFilter multiplie
 transposed window matrix by the output gradient; Conv2DBackpropInput multiplies the output
 gradient by the transposed filter and adds the window gradients back (col2im). NCHW runs
 on transposed views of the same NHWC code. Shapes and paddings are planned once per input
-shapes. The depthwise ops keep their NumPy (einsum) reference kernels.
+shapes. For a VALID stride-1 convolution with a small window (LeNet's conv2) im2col and col2im
+are generated for the window, every entry unrolled, with no padding checks. The depthwise ops
+keep their NumPy (einsum) reference kernels.
 
 Blocks of window rows (``_BLOCK_BYTES``) are gathered and multiplied one at a time, so the
 window matrix stays in cache instead of streaming ~15 MB through memory (conv1 of W2). When the
