@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 import numba
+import numpy as np
 from llvmlite import binding as llvm
 from numba.core.compiler_lock import global_compiler_lock
 
@@ -76,6 +77,18 @@ def compile_kernel(dispatcher, args):
             dispatcher.compile(signature)
         finally:
             llvm.set_option("graphdl", "-force-vector-width=0")
+
+
+_compiled_signatures: set = set()
+
+
+def compiled_for(dispatcher, args):
+    """``dispatcher``, compiled by ``compile_kernel`` for the types of ``args`` the first time they are seen."""
+    signature = (dispatcher, tuple(a.dtype if isinstance(a, np.ndarray) else type(a) for a in args))
+    if signature not in _compiled_signatures:
+        compile_kernel(dispatcher, args)
+        _compiled_signatures.add(signature)
+    return dispatcher
 
 
 def _source_key(source: str) -> str:

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 from graphdl.backends.numba_cpu.fused_codegen import PARALLEL_MIN_ELEMENTS, _threads
-from graphdl.backends.numba_cpu.kernel_cache import compile_kernel, load_generated_module, vector_width_comment
+from graphdl.backends.numba_cpu.kernel_cache import compiled_for, load_generated_module, vector_width_comment
 from graphdl.backends.numba_cpu.kernel_registry import _Context, buffer_pool, numpy_kernel, register_kernel
 from graphdl.backends.numba_cpu.kernels import conv_channels, conv_direct
 from graphdl.backends.numba_cpu.kernels.reductions import NUMBA_DTYPES, run_split, split_piece
@@ -159,17 +159,13 @@ def _valid_window_source(kh: int, kw: int, c: int) -> str:
 
 def _valid_window_kernel(name: str, kh: int, kw: int, c: int, args):
     """The generated ``im2col`` or ``col2im`` (``name``) of a VALID stride-1 window, compiled for ``args``' types."""
-    signature = (name, kh, kw, c, tuple(a.dtype if isinstance(a, np.ndarray) else type(a) for a in args))
-    kernel = _window_kernels.get(signature)
-    if kernel is None:
-        module = load_generated_module(vector_width_comment() + _valid_window_source(kh, kw, c))
-        kernel = getattr(module, name)
-        compile_kernel(kernel, args)
-        _window_kernels[signature] = kernel
-    return kernel
+    module = _window_modules.get((kh, kw, c))
+    if module is None:  # (load_generated_module hashes the source: once per window, not per call)
+        module = _window_modules[kh, kw, c] = load_generated_module(vector_width_comment() + _valid_window_source(kh, kw, c))
+    return compiled_for(getattr(module, name), args)
 
 
-_window_kernels: dict = {}
+_window_modules: dict = {}
 
 
 class _Geometry:

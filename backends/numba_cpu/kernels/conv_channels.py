@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 from graphdl.backends.numba_cpu.fused_codegen import PARALLEL_MIN_ELEMENTS, _threads
-from graphdl.backends.numba_cpu.kernel_cache import compile_kernel, load_generated_module, vector_width_comment
+from graphdl.backends.numba_cpu.kernel_cache import compiled_for, load_generated_module, vector_width_comment
 from graphdl.backends.numba_cpu.kernels.reductions import run_split
 
 # Beyond these the unrolled loops grow large and im2col + BLAS catches up (more channels, bigger filters).
@@ -62,7 +62,6 @@ def _forward_source(kh: int, kw: int, c: int, o: int) -> str:
 
 
 _modules: dict = {}
-_compiled: set = set()
 
 
 def _forward_kernel(kh: int, kw: int, c: int, o: int, args):
@@ -72,12 +71,7 @@ def _forward_kernel(kh: int, kw: int, c: int, o: int, args):
     if module is None:
         source = vector_width_comment() + _HEADER + _forward_source(kh, kw, c, o)
         module = _modules[key] = load_generated_module(source)
-    kernel = module.forward
-    signature = (key, tuple(a.dtype if isinstance(a, np.ndarray) else type(a) for a in args))
-    if signature not in _compiled:
-        compile_kernel(kernel, args)
-        _compiled.add(signature)
-    return kernel
+    return compiled_for(module.forward, args)
 
 
 def _over_batch(images, n, work):

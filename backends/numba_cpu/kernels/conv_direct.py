@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 from graphdl.backends.numba_cpu.fused_codegen import PARALLEL_MIN_ELEMENTS, _threads
-from graphdl.backends.numba_cpu.kernels.conv_direct_codegen import GRADIENT_BLOCK, compiled, kernels_for, output_block
+from graphdl.backends.numba_cpu.kernel_cache import compiled_for
+from graphdl.backends.numba_cpu.kernels.conv_direct_codegen import GRADIENT_BLOCK, kernels_for, output_block
 from graphdl.backends.numba_cpu.kernels.reductions import run_split, split_piece
 from numba import njit
 
@@ -153,7 +154,7 @@ def backprop_filter(take, x, dy, nhwc, pads, f_shape):
     pieces = _pieces(n, xp.size)
     dw = take(tuple(f_shape), x.dtype)
     sums = dw[None] if pieces == 1 else take((pieces, *f_shape), x.dtype)  # one per piece of images, added last
-    tap_gradients = compiled(kernels_for(kh, kw, output_block(o, GRADIENT_BLOCK)).tap_gradients, (xp, dyw, sums[0], 0, 0))
+    tap_gradients = compiled_for(kernels_for(kh, kw, output_block(o, GRADIENT_BLOCK)).tap_gradients, (xp, dyw, sums[0], 0, 0))
 
     def images(start, stop):
         padded_nchw(x, nhwc, pt, pl, xp, start, stop)

@@ -14,8 +14,7 @@ against 1.2 ms, interleaved runs; both compiled for the host's widest vectors).
 
 from __future__ import annotations
 
-import numpy as np
-from graphdl.backends.numba_cpu.kernel_cache import compile_kernel, load_generated_module, vector_width_comment
+from graphdl.backends.numba_cpu.kernel_cache import load_generated_module, vector_width_comment
 
 # Output channels per pass: each is a store stream the vectorizer must prove apart from the input
 # (runtime alias checks); past 3 LLVM gives up and the loop runs scalar (LeNet conv1, 6 outputs a pass:
@@ -30,7 +29,6 @@ _HEADER = (
     "_SUM_FLAGS = {**_FLAGS, 'fastmath': {'reassoc', 'contract', 'nsz', 'arcp'}}\n\n"
 )
 _modules: dict = {}
-_compiled: set = set()
 
 
 def output_block(channels: int, most: int = _MAX_BLOCK) -> int:
@@ -107,11 +105,3 @@ def kernels_for(kh: int, kw: int, block: int):
         module = _modules[key] = load_generated_module(source)
     return module
 
-
-def compiled(kernel, args):
-    """``kernel`` compiled (vectors as wide as the host allows) for the types of ``args``, once per signature."""
-    signature = (kernel, tuple(a.dtype if isinstance(a, np.ndarray) else type(a) for a in args))
-    if signature not in _compiled:
-        compile_kernel(kernel, args)
-        _compiled.add(signature)
-    return kernel
