@@ -73,7 +73,9 @@ def static_rnn(cell, inputs, initial_state=None, dtype=None, sequence_length=Non
 
     ``outputs`` is the list of per-step outputs. Without ``initial_state`` the cell's zero state of
     ``dtype`` is used (``dtype`` is then required). ``sequence_length`` (int vector [batch]) makes
-    steps past each sequence's end output zeros and copy the state through.
+    steps past each sequence's end output zeros and copy the state through. Without it, a plain
+    ``BasicLSTMCell``/``LSTMCell`` runs all steps as one input projection and one fused recurrence
+    op (as TF1's ``LSTMBlockFusedCell``; same variables, same results); other cells step one by one.
     """
     from graphdl.variable_scope import variable_scope
 
@@ -123,6 +125,11 @@ def static_rnn(cell, inputs, initial_state=None, dtype=None, sequence_length=Non
 
             zero_output = nest.map_structure(create_zero_output, cell.output_size)
 
+        if sequence_length is None:
+            run_sequence = getattr(cell, "_run_sequence", None)
+            fused = run_sequence(list(inputs), state) if run_sequence is not None else None
+            if fused is not None:
+                return fused
         for time, input_ in enumerate(inputs):
             if time > 0:
                 varscope.reuse_variables()

@@ -12,6 +12,7 @@ scope of their own.
 from __future__ import annotations
 
 import collections
+import contextlib
 import re
 
 from graphdl import dtypes, nest
@@ -21,6 +22,7 @@ from graphdl.framework.operation import Tensor
 from graphdl.framework.ops import convert_to_tensor, name_scope
 from graphdl.framework.tensor_shape import TensorShape
 from graphdl.ops.gru_ops import gru_block_cell_gates, gru_block_cell_update
+from graphdl.ops.lstm_sequence_ops import lstm_block_recurrence
 from graphdl.ops.rnn_ops import lstm_block_cell_update
 
 __all__ = [
@@ -168,6 +170,12 @@ class RNNCell:
     # -- calling -----------------------------------------------------------------------------------------
     def __call__(self, inputs, state, scope=None):
         """Run one step: ``(output, new_state)``, building the cell's variables on the first call."""
+        with self._built_scope(inputs, scope):
+            return self.call(inputs, state)
+
+    @contextlib.contextmanager
+    def _built_scope(self, inputs, scope=None):
+        """Enter the cell's variable and name scope, creating its variables for ``inputs`` on first use."""
         from graphdl.variable_scope import variable_scope
 
         if self._scope is None:
@@ -187,7 +195,14 @@ class RNNCell:
                     self._dtype = first.dtype.base_dtype
                 self.build(nest.map_structure(lambda x: convert_to_tensor(x).shape, inputs))
                 self.built = True
-            return self.call(inputs, state)
+            yield
+
+    def _run_sequence(self, inputs, state):
+        """``(outputs, final_state)`` of the whole list ``inputs`` in one fused op, or None to step one by one.
+
+        ``static_rnn`` asks first; cells whose update has a sequence op (a plain LSTM) override this.
+        """
+        del inputs, state
 
     def build(self, inputs_shape):
         """Create the cell's variables (nothing for cells without their own)."""
@@ -347,6 +362,35 @@ def _fused_update_applies(activation, forget_bias, c_prev) -> bool:
             and c_prev.dtype.is_floating and c_prev.shape.ndims == 2)
 
 
+def _lstm_sequence(cell, inputs, state, num_units, forget_bias, state_is_tuple):
+    """``(outputs, final_state)`` of a plain LSTM cell over the list ``inputs`` as one input projection and one
+    BlockLSTMRecurrence (TF1's ``LSTMBlockFusedCell`` layout), or None when the inputs or state do not allow it."""
+    array_ops, _, _, layout_ops, _, matmul_ops, _ = _ops()
+    if any(nest.is_sequence(x) for x in inputs):
+        return None
+    inputs = [convert_to_tensor(x) for x in inputs]
+    first = inputs[0]
+    depth = first.shape[-1].value if first.shape.ndims == 2 else None
+    if depth is None or not first.dtype.is_floating or any(
+            x.dtype != first.dtype or x.shape.ndims != 2 or x.shape[-1].value != depth for x in inputs):
+        return None
+    name = type(cell).__name__
+    with cell._built_scope(first):
+        c0, h0 = (convert_to_tensor(t) for t in _lstm_state(name, state, num_units, num_units, state_is_tuple))
+        if not (_fused_update_applies(cell._activation, forget_bias, c0) and c0.dtype == h0.dtype == first.dtype
+                and cell._kernel.dtype.base_dtype == first.dtype):
+            return None
+        x = array_ops.stack(inputs)
+        input_kernel, recurrent_kernel = layout_ops.split(cell._kernel, [depth, num_units], axis=0)
+        xw = matmul_ops.matmul(array_ops.reshape(x, [-1, depth]), input_kernel)
+        xw = array_ops.reshape(xw, [len(inputs), -1, 4 * num_units])
+        h, c = lstm_block_recurrence(xw, h0, c0, recurrent_kernel, cell._bias, forget_bias=forget_bias)
+        outputs = array_ops.unstack(h, num=len(inputs))
+        new_c = c[-1]
+        new_state = LSTMStateTuple(new_c, outputs[-1]) if state_is_tuple else layout_ops.concat([new_c, outputs[-1]], 1)
+    return outputs, new_state
+
+
 class BasicLSTMCell(LayerRNNCell):
     """Basic LSTM cell (no peepholes, no projection): one kernel (input_depth + num_units, 4 * num_units).
 
@@ -376,6 +420,11 @@ class BasicLSTMCell(LayerRNNCell):
         n = self._num_units
         self._kernel = self.add_variable(_WEIGHTS_VARIABLE_NAME, shape=[depth + n, 4 * n])
         self._bias = self.add_variable(_BIAS_VARIABLE_NAME, shape=[4 * n], initializer=zeros_initializer(dtype=self.dtype))
+
+    def _run_sequence(self, inputs, state):
+        if type(self).call is not BasicLSTMCell.call:  # a subclass with its own step
+            return None
+        return _lstm_sequence(self, inputs, state, self._num_units, self._forget_bias, self._state_is_tuple)
 
     def call(self, inputs, state):
         _, _, _, layout_ops, math_ops, matmul_ops, nn_ops = _ops()
@@ -444,6 +493,12 @@ class LSTMCell(LayerRNNCell):
         if self._num_proj is not None:
             self._proj_kernel = self.add_variable("projection/" + _WEIGHTS_VARIABLE_NAME, shape=[n, self._num_proj],
                                                   initializer=self._initializer)
+
+    def _run_sequence(self, inputs, state):
+        if type(self).call is not LSTMCell.call or self._use_peepholes or self._cell_clip is not None \
+                or self._num_proj is not None:
+            return None
+        return _lstm_sequence(self, inputs, state, self._num_units, self._forget_bias, self._state_is_tuple)
 
     def call(self, inputs, state):
         _, clip_ops, _, layout_ops, math_ops, matmul_ops, nn_ops = _ops()

@@ -10,7 +10,7 @@ not_exported(
 )
 not_exported(
     "training-only: a gradient op, built by graphdl.gradients for backpropagation",
-    "AvgPoolGrad", "BiasAddGrad", "BroadcastGradientArgs", "Conv2DBackpropFilter",
+    "AvgPoolGrad", "BiasAddGrad", "BlockLSTMRecurrenceGrad", "BroadcastGradientArgs", "Conv2DBackpropFilter",
     "DepthwiseConv2dNativeBackpropFilter", "DepthwiseConv2dNativeBackpropInput", "EluGrad", "FusedBatchNormGradV3",
     "GRUBlockCellGatesGrad", "GRUBlockCellUpdateGrad", "GatherDropNegatives", "GatherGrad", "LRNGrad",
     "LSTMBlockCellUpdateGrad", "LeakyReluGrad", "MaxPoolGrad", "MaxPoolGradGrad", "MirrorPadGrad", "RandomGammaGrad",

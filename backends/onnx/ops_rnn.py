@@ -13,18 +13,52 @@ def _units(tensor):
     return tensor.shape.as_tuple()[-1] if tensor.shape.ndims else None
 
 
+def _lstm_update(ctx, z, c_prev: str, forget_bias, dtype, units):
+    """(new_c, new_h, [i, j, f, o]) of an LSTM cell from ONNX value ``z`` (gates + bias, i, j, f, o)."""
+    i, j, f, o = split_equal(ctx, z, 1, 4, 4 * units if units is not None else None)
+    i, j, o = ctx.node("Sigmoid", [i]), ctx.node("Tanh", [j]), ctx.node("Sigmoid", [o])
+    f = ctx.node("Sigmoid", [ctx.node("Add", [f, ctx.const(np.asarray(forget_bias, dtype))])])
+    new_c = ctx.node("Add", [ctx.node("Mul", [c_prev, f]), ctx.node("Mul", [i, j])])
+    new_h = ctx.node("Mul", [ctx.node("Tanh", [new_c]), o])
+    return new_c, new_h, [i, j, f, o]
+
+
 @register("LSTMBlockCellUpdate")
 def lstm_block_cell_update(ctx, op):
     """(new_c, new_h, activations) from gates + bias split as i, j, f, o."""
     gates, bias, c_prev = op.inputs
     z = ctx.node("Add", [ctx.get(gates), ctx.get(bias)])
-    i, j, f, o = split_equal(ctx, z, 1, 4, _units(gates))
-    forget_bias = ctx.const(np.asarray(op.attrs.get("forget_bias", 1.0), c_prev.dtype.np))
-    i, j, o = ctx.node("Sigmoid", [i]), ctx.node("Tanh", [j]), ctx.node("Sigmoid", [o])
-    f = ctx.node("Sigmoid", [ctx.node("Add", [f, forget_bias])])
-    new_c = ctx.node("Add", [ctx.node("Mul", [ctx.get(c_prev), f]), ctx.node("Mul", [i, j])])
-    new_h = ctx.node("Mul", [ctx.node("Tanh", [new_c]), o])
-    return [new_c, new_h, Lazy(lambda: ctx.node("Concat", [i, j, f, o], axis=1))]
+    units = _units(c_prev)
+    new_c, new_h, gates_act = _lstm_update(ctx, z, ctx.get(c_prev), op.attrs.get("forget_bias", 1.0), c_prev.dtype.np,
+                                           units)
+    return [new_c, new_h, Lazy(lambda: ctx.node("Concat", gates_act, axis=1))]
+
+
+@register("BlockLSTMRecurrence")
+def block_lstm_recurrence(ctx, op):
+    """The recurrence unrolled over its (static) number of steps: per step a MatMul and the cell's elementwise form."""
+    xw, h0, c0, wh, bias = op.inputs
+    steps = xw.shape.as_tuple()[0] if xw.shape.ndims else None
+    if steps is None:
+        raise ctx.error(f"BlockLSTMRecurrence '{op.name}': the number of time steps (dim 0 of xw, shape {xw.shape}) "
+                        "must be known to export it; give the inputs a static time dimension", op)
+    units, dtype = _units(h0), xw.dtype.np
+    h, c, wh_value, bias_value, xw_value = ctx.get(h0), ctx.get(c0), ctx.get(wh), ctx.get(bias), ctx.get(xw)
+    hs, cs, acts = [], [], []
+    for t in range(steps):
+        xw_t = ctx.node("Gather", [xw_value, ctx.const(np.asarray(t, np.int64))], axis=0)
+        z = ctx.node("Add", [ctx.node("Add", [xw_t, ctx.node("MatMul", [h, wh_value])]), bias_value])
+        c, h, gates_act = _lstm_update(ctx, z, c, op.attrs.get("forget_bias", 1.0), dtype, units)
+        hs.append(h)
+        cs.append(c)
+        acts.append(gates_act)
+
+    def stacked(values):
+        if not values:
+            raise ctx.error(f"BlockLSTMRecurrence '{op.name}' has no time steps to export", op)
+        return ctx.node("Concat", [ctx.node("Unsqueeze", [v, ctx.int64([0])]) for v in values], axis=0)
+
+    return [stacked(hs), stacked(cs), Lazy(lambda: stacked([ctx.node("Concat", a, axis=1) for a in acts]))]
 
 
 @register("GRUBlockCellGates")

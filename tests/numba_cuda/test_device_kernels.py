@@ -13,6 +13,7 @@ import pytest
 
 import graphdl as tf
 from graphdl.ops.gru_ops import gru_block_cell_gates, gru_block_cell_update
+from graphdl.ops.lstm_sequence_ops import lstm_block_recurrence
 from graphdl.ops.rnn_ops import lstm_block_cell_update
 
 FLOATS = [np.float32, np.float64]
@@ -69,6 +70,16 @@ def _check_on_device(explanation, op_types):
 
 
 # -- RNN cells --------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_lstm_recurrence_and_its_gradient(dtype):
+    steps, batch, units = 3, 2, 3
+    xw = randn(steps, batch, 4 * units, dtype=dtype) * 2
+    h0, c0 = randn(batch, units, seed=1, dtype=dtype), randn(batch, units, seed=2, dtype=dtype)
+    wh, bias = randn(units, 4 * units, seed=3, dtype=dtype) * 0.5, randn(4 * units, seed=4, dtype=dtype)
+    compare(lambda *a: list(lstm_block_recurrence(*a, forget_bias=0.5)), [xw, h0, c0, wh, bias],
+            {"BlockLSTMRecurrence", "BlockLSTMRecurrenceGrad"}, grads_of=[0, 1, 2, 3, 4])
+
+
 @pytest.mark.parametrize("dtype", FLOATS)
 def test_lstm_cell_update_and_its_gradient(dtype):
     gates, bias, c = randn(3, 20, dtype=dtype) * 3, randn(20, seed=1, dtype=dtype), randn(3, 5, seed=2, dtype=dtype)

@@ -67,8 +67,11 @@ def test_unrolled_lstm_gradients_use_one_weight_product_and_one_shared_concatena
     rng = np.random.default_rng(2)
     x = graphdl.placeholder(graphdl.float32, [batch, steps, inputs], name="x")
     cell = graphdl.nn.rnn_cell.BasicLSTMCell(units)
-    outputs, _ = graphdl.nn.static_rnn(cell, graphdl.unstack(x, axis=1), dtype=graphdl.float32)
-    loss = graphdl.reduce_sum(graphdl.square(outputs[-1]))
+    # Unrolled by hand (static_rnn would run this plain LSTM as one BlockLSTMRecurrence op).
+    state = cell.zero_state(batch, graphdl.float32)
+    for x_t in graphdl.unstack(x, axis=1):
+        output, state = cell(x_t, state)
+    loss = graphdl.reduce_sum(graphdl.square(output))
     grads = graphdl.gradients(loss, cell.trainable_variables)
     program = program_for(grads, [x])
     optimized, _ = optimize(program)

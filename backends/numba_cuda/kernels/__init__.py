@@ -8,6 +8,7 @@ from graphdl.backends.numba_cuda.kernels import (
     elementwise,
     image,
     layout,
+    lstm_sequence,
     matmul,
     nn,
     norm,

@@ -1,0 +1,119 @@
+"""The fused LSTM recurrence (BlockLSTMRecurrence), its gradient, and static_rnn running plain LSTM cells through it."""
+
+import numpy as np
+import pytest
+from harness import BACKENDS, OpCase, make_op_tests, randn
+
+import graphdl as tf
+from graphdl.ops.lstm_sequence_ops import lstm_block_recurrence
+
+
+def np_sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def np_recurrence(xw, h0, c0, wh, bias, forget_bias=1.0):
+    """h and c of every step, written out step by step from TF1's BasicLSTMCell equations."""
+    h, c, hs, cs = h0, c0, [], []
+    for x_t in xw:
+        i, j, f, o = np.split(x_t + h @ wh + bias, 4, axis=1)
+        c = c * np_sigmoid(f + forget_bias) + np_sigmoid(i) * np.tanh(j)
+        h = np.tanh(c) * np_sigmoid(o)
+        hs.append(h)
+        cs.append(c)
+    return [np.stack(hs), np.stack(cs)]
+
+
+def inputs(steps, batch, units, seed=0):
+    return [randn(steps, batch, 4 * units, seed=seed), randn(batch, units, seed=seed + 1),
+            randn(batch, units, seed=seed + 2), randn(units, 4 * units, seed=seed + 3) * 0.5,
+            randn(4 * units, seed=seed + 4)]
+
+
+def last_state(xw, h0, c0, wh, bias):
+    """Only the final c and h: the gradient op then gets zeros for every other step's c."""
+    h, c = lstm_block_recurrence(xw, h0, c0, wh, bias, forget_bias=0.0)
+    return [h[-1], c[-1]]
+
+
+CASES = [
+    OpCase("lstm_block_recurrence", lambda *a: list(lstm_block_recurrence(*a)), inputs(3, 2, 2), np_recurrence),
+    OpCase("lstm_block_recurrence_forget_bias", lambda *a: list(lstm_block_recurrence(*a, forget_bias=0.25)),
+           inputs(4, 3, 3, seed=5), lambda *a: np_recurrence(*a, forget_bias=0.25)),
+    OpCase("lstm_block_recurrence_one_step", lambda *a: list(lstm_block_recurrence(*a)), inputs(1, 2, 2, seed=9),
+           np_recurrence),
+    OpCase("lstm_block_recurrence_last_state", last_state, inputs(3, 2, 2, seed=11),
+           lambda *a: [r[-1] for r in np_recurrence(*a, forget_bias=0.0)]),
+]
+
+test_forward, test_gradient = make_op_tests(CASES)
+
+
+def test_shapes_are_checked_when_the_graph_is_built():
+    xw, h0, c0, wh, bias = (tf.zeros(a.shape) for a in inputs(3, 2, 2))
+    with pytest.raises(ValueError, match="number of units"):
+        lstm_block_recurrence(xw, h0, c0, tf.zeros([3, 8]), bias)
+    with pytest.raises(ValueError, match=r"xw \(the input projection\) must be \[time, batch, 4 \* units\]"):
+        lstm_block_recurrence(tf.zeros([2, 8]), h0, c0, wh, bias)
+    with pytest.raises(ValueError, match="same batch size"):
+        lstm_block_recurrence(xw, tf.zeros([5, 2]), c0, wh, bias)
+    with pytest.raises(TypeError, match="requested dtype float32"):
+        lstm_block_recurrence(xw, h0, c0, wh, tf.zeros([8], tf.float64))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_fed_shapes_that_disagree_raise_invalid_argument(backend):
+    xw = tf.placeholder(tf.float32, [None, None, None])
+    h0 = tf.placeholder(tf.float32, [None, None])
+    h, _ = lstm_block_recurrence(xw, h0, tf.zeros([2, 2]), tf.zeros([2, 8]), tf.zeros([8]))
+    with tf.Session(backend=backend) as sess, pytest.raises(tf.errors.InvalidArgumentError):
+        sess.run(h, {xw: np.zeros((3, 2, 8), np.float32), h0: np.zeros((4, 2), np.float32)})
+
+
+def _static_lstm(cell_class, fused, state_is_tuple=True, steps=5, batch=3, depth=4, units=6):
+    """Outputs, final state and gradients of static_rnn over random inputs, with or without the fused path."""
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf.placeholder(tf.float32, [None, steps, depth])
+        cell = cell_class(units, forget_bias=0.5, state_is_tuple=state_is_tuple)
+        # A sequence_length makes static_rnn step through the cell one call at a time (full lengths: same result).
+        lengths = None if fused else tf.fill([tf.shape(x)[0]], steps)
+        outputs, state = tf.nn.static_rnn(cell, tf.unstack(x, axis=1), dtype=tf.float32, sequence_length=lengths)
+        final_c = state.c if state_is_tuple else state
+        loss = tf.reduce_sum(tf.stack(outputs) ** 2) + tf.reduce_sum(final_c * 0.5)
+        variables = cell.trainable_variables
+        grads = tf.gradients(loss, [*variables, x])
+        types = {op.type for op in graph.get_operations()}
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            for k, v in enumerate(variables):
+                sess.run(v.assign(randn(*v.shape.as_list(), seed=20 + k) * 0.5))
+            values = sess.run([outputs, state, grads], {x: randn(batch, steps, depth, seed=7)})
+    return values, [v.name for v in variables], types
+
+
+@pytest.mark.parametrize("cell_class", [tf.nn.rnn_cell.BasicLSTMCell, tf.nn.rnn_cell.LSTMCell])
+@pytest.mark.parametrize("state_is_tuple", [True, False])
+def test_static_rnn_runs_a_plain_lstm_as_one_recurrence_with_the_same_results(cell_class, state_is_tuple):
+    fused, names, types = _static_lstm(cell_class, True, state_is_tuple)
+    stepped, step_names, step_types = _static_lstm(cell_class, False, state_is_tuple)
+    assert "BlockLSTMRecurrence" in types and "BlockLSTMRecurrenceGrad" in types
+    assert "BlockLSTMRecurrence" not in step_types
+    scope = "basic_lstm_cell" if cell_class is tf.nn.rnn_cell.BasicLSTMCell else "lstm_cell"
+    assert names == step_names == [f"rnn/{scope}/kernel:0", f"rnn/{scope}/bias:0"]
+    for got, want in zip(tf.nest.flatten(fused), tf.nest.flatten(stepped)):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_cells_with_peepholes_projection_or_their_own_step_are_not_fused():
+    class Doubled(tf.nn.rnn_cell.BasicLSTMCell):
+        def call(self, inputs, state):
+            output, new_state = super().call(inputs, state)
+            return output * 2.0, new_state
+
+    for cell in (tf.nn.rnn_cell.LSTMCell(4, use_peepholes=True), tf.nn.rnn_cell.LSTMCell(4, num_proj=3),
+                 Doubled(4)):
+        graph = tf.Graph()
+        with graph.as_default():
+            tf.nn.static_rnn(cell, [tf.zeros([2, 3])] * 3, dtype=tf.float32)
+            assert "BlockLSTMRecurrence" not in {op.type for op in graph.get_operations()}, type(cell).__name__
