@@ -15,7 +15,7 @@ from graphdl.backends.numba_cuda.device import launch_size
 from graphdl.backends.numba_cuda.kernel_registry import register_cuda_kernel
 from graphdl.backends.numba_cuda.kernels.data import fill
 from graphdl.backends.numba_cuda.kernels.matmul import _cupy, matmul_into
-from graphdl.backends.numba_cuda.kernels.rnn import _float, _sigmoid
+from graphdl.backends.numba_cuda.kernels.rnn import _float, lstm_unit
 from numba import cuda
 
 from graphdl import errors
@@ -26,17 +26,10 @@ def _step(gates, xw, bias, c_prev, forget_bias, new_c, new_h, act, units, one):
     for idx in range(cuda.grid(1), c_prev.shape[0], cuda.gridsize(1)):
         u = idx % units
         g = (idx - u) * 4 + u  # this unit's i gate in row idx // units of [batch, 4 * units]
-        i = _sigmoid(gates[g] + xw[g] + bias[u], one)
-        j = math.tanh(gates[g + units] + xw[g + units] + bias[units + u])
-        f = _sigmoid(gates[g + 2 * units] + xw[g + 2 * units] + bias[2 * units + u] + forget_bias, one)
-        o = _sigmoid(gates[g + 3 * units] + xw[g + 3 * units] + bias[3 * units + u], one)
-        c = c_prev[idx] * f + i * j
-        new_c[idx] = c
-        new_h[idx] = math.tanh(c) * o
-        act[g] = i
-        act[g + units] = j
-        act[g + 2 * units] = f
-        act[g + 3 * units] = o
+        lstm_unit(gates[g] + xw[g] + bias[u], gates[g + units] + xw[g + units] + bias[units + u],
+                  gates[g + 2 * units] + xw[g + 2 * units] + bias[2 * units + u] + forget_bias,
+                  gates[g + 3 * units] + xw[g + 3 * units] + bias[3 * units + u], c_prev[idx], idx, g, units, one,
+                  new_c, new_h, act)
 
 
 @cuda.jit

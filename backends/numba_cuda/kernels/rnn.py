@@ -30,22 +30,27 @@ def _sigmoid(v, one):
     return e / (one + e)
 
 
+@cuda.jit(device=True, inline=True)
+def lstm_unit(zi, zj, zf, zo, c_prev, idx, g, units, one, new_c, new_h, act):
+    """One unit of the cell update from its gate pre-activations (bias and forget_bias included)."""
+    i, j, f, o = _sigmoid(zi, one), math.tanh(zj), _sigmoid(zf, one), _sigmoid(zo, one)
+    c = c_prev * f + i * j
+    new_c[idx] = c
+    new_h[idx] = math.tanh(c) * o
+    act[g] = i
+    act[g + units] = j
+    act[g + 2 * units] = f
+    act[g + 3 * units] = o
+
+
 @cuda.jit
 def _lstm_update(gates, bias, c_prev, forget_bias, new_c, new_h, act, units, one):
     for idx in range(cuda.grid(1), c_prev.shape[0], cuda.gridsize(1)):
         u = idx % units
         g = (idx - u) * 4 + u  # this unit's i gate in row idx // units of [batch, 4 * units]
-        i = _sigmoid(gates[g] + bias[u], one)
-        j = math.tanh(gates[g + units] + bias[units + u])
-        f = _sigmoid(gates[g + 2 * units] + bias[2 * units + u] + forget_bias, one)
-        o = _sigmoid(gates[g + 3 * units] + bias[3 * units + u], one)
-        c = c_prev[idx] * f + i * j
-        new_c[idx] = c
-        new_h[idx] = math.tanh(c) * o
-        act[g] = i
-        act[g + units] = j
-        act[g + 2 * units] = f
-        act[g + 3 * units] = o
+        lstm_unit(gates[g] + bias[u], gates[g + units] + bias[units + u],
+                  gates[g + 2 * units] + bias[2 * units + u] + forget_bias, gates[g + 3 * units] + bias[3 * units + u],
+                  c_prev[idx], idx, g, units, one, new_c, new_h, act)
 
 
 @cuda.jit
