@@ -5,17 +5,22 @@ from __future__ import annotations
 import time
 
 import numpy as np
+from graphdl.backends.numba_cpu.executor import GeneratedExecutable, LoweredStep
+from graphdl.backends.numba_cpu.kernel_registry import kernel_entry
+from graphdl.backends.numba_cpu.scalar_ops import is_fusible
+from graphdl.backends.numba_cpu.threads import (
+    parallel_blas_calls,
+    prefers_products_on_kernel_pool,
+    set_products_on_kernel_pool,
+    set_threads,
+)
 
 from graphdl.client.backend import Backend, CompileOptions
 from graphdl.client.state import Uninitialized
 from graphdl.framework.op_def import get_op_def
 from graphdl.passes.elementwise_fusion import fuse_elementwise
-from graphdl.passes.reduction_fusion import fuse_reductions
 from graphdl.passes.pipeline import PIPELINE_ORDER, PassReport, optimize
-from graphdl.backends.numba_cpu.executor import GeneratedExecutable, LoweredStep
-from graphdl.backends.numba_cpu.kernel_registry import kernel_entry
-from graphdl.backends.numba_cpu.scalar_ops import is_fusible
-from graphdl.backends.numba_cpu.threads import parallel_blas_calls, set_threads
+from graphdl.passes.reduction_fusion import fuse_reductions
 
 
 class NumbaExecutable(GeneratedExecutable):
@@ -24,14 +29,20 @@ class NumbaExecutable(GeneratedExecutable):
     def __init__(self, program, state, steps, value_names, fetch_exprs, bindings, reports, source_program):
         super().__init__(program, state, steps, value_names, fetch_exprs, bindings, serial_kernels=False)
         self.calls_blas = any(step.implementation == "blas" for step in steps)
+        self.products_on_kernel_pool = prefers_products_on_kernel_pool({step.op.type for step in steps})
         self.reports = reports
         self.source_program = source_program
 
     def run(self, feed_values):
         """Run once; from the first run in which a product used several BLAS threads on, kernels run unsplit
-        (see ``threads``: those threads' spinning would slow a split kernel)."""
+        (see ``threads``: those threads' spinning would slow a split kernel). A program with a kernel that
+        prefers it runs every product on one BLAS thread, split across the kernel pool."""
         before = parallel_blas_calls()
-        values = super().run(feed_values)
+        previous = set_products_on_kernel_pool(self.products_on_kernel_pool)
+        try:
+            values = super().run(feed_values)
+        finally:
+            set_products_on_kernel_pool(previous)
         if self.calls_blas and not self.serial_kernels and parallel_blas_calls() != before:
             self.serial_kernels = True
         return values

@@ -10,9 +10,10 @@
 and returns ``h``, ``c`` (``[T, B, H]``) and the gate activations the gradient reads. This is
 TF1's ``BlockLSTM`` (``LSTMBlockFusedCell``) with the input projection left outside as one
 large matmul, so its gradient is an ordinary matmul too. The gradient op,
-``BlockLSTMRecurrenceGrad``, walks the steps backwards and returns the gradient of every
-step's gate pre-activations (``[T, B, 4H]``, which is the gradient of ``xw``) and of the initial
-state; the gradients of ``wh`` and ``bias`` are one matmul and one sum over all steps.
+``BlockLSTMRecurrenceGrad`` (TF1's ``BlockLSTMGrad``), walks the steps backwards and returns
+the gradient of every step's gate pre-activations (``[T, B, 4H]``, which is the gradient of
+``xw``), of the initial state, of ``wh`` (one product over all steps, ``[h0, h[:-1]]^T d_xw``)
+and of ``bias``.
 
 ``static_rnn`` runs a plain ``BasicLSTMCell``/``LSTMCell`` through this op (``rnn_cell_impl``).
 """
@@ -89,8 +90,8 @@ def recurrence_reference(xw, h0, c0, wh, bias, forget_bias):
     return np.stack(hs), np.stack(cs), np.stack(acts)
 
 
-def recurrence_grad_reference(wh, c0, c, act, d_h, d_c):
-    """NumPy: (d_xw [T, B, 4H], d_h0, d_c0) by walking the steps backwards."""
+def recurrence_grad_reference(h0, c0, wh, h, c, act, d_h, d_c):
+    """NumPy: (d_xw [T, B, 4H], d_h0, d_c0, d_wh, d_bias) by walking the steps backwards."""
     steps = c.shape[0]
     d_xw = np.zeros(act.shape, act.dtype)
     carry_h, carry_c = np.zeros_like(c0), np.zeros_like(c0)
@@ -98,22 +99,14 @@ def recurrence_grad_reference(wh, c0, c, act, d_h, d_c):
         c_prev = c[t - 1] if t else c0
         d_xw[t], carry_c = update_grad_reference(c_prev, c[t], act[t], d_c[t] + carry_c, d_h[t] + carry_h)
         carry_h = d_xw[t] @ wh.T
-    return d_xw, carry_h.astype(c0.dtype), carry_c.astype(c0.dtype)
-
-
-def _width(tensor, axis):
-    """The static size of ``tensor``'s dim ``axis``, or its size as a scalar tensor."""
-    from graphdl.ops import array_ops
-
-    size = tensor.shape.as_tuple()
-    if size is not None and size[axis] is not None:
-        return size[axis]
-    return array_ops.shape(tensor)[axis]
+    units, four = wh.shape
+    h_prev = np.concatenate([h0[None], h[:-1]]).reshape(-1, units)
+    d_wh = (h_prev.T @ d_xw.reshape(-1, four)).astype(wh.dtype)
+    return d_xw, carry_h.astype(c0.dtype), carry_c.astype(c0.dtype), d_wh, d_xw.sum((0, 1), dtype=wh.dtype)
 
 
 def _grad(op, d_h, d_c, d_act):
-    from graphdl.ops import array_ops, layout_ops, matmul_ops
-    from graphdl.ops.reduction_ops import reduce_sum
+    from graphdl.ops import array_ops
 
     users = [u for u in op.outputs[2].consumers() if u.type not in ("BlockLSTMRecurrenceGrad", "ZerosLike")]
     if users:
@@ -123,27 +116,26 @@ def _grad(op, d_h, d_c, d_act):
     h, c, act = op.outputs
     d_h = d_h if d_h is not None else array_ops.zeros_like(h)
     d_c = d_c if d_c is not None else array_ops.zeros_like(c)
-    d_xw, d_h0, d_c0 = make_op("BlockLSTMRecurrenceGrad", [wh, c0, c, act, d_h, d_c]).outputs
-    # Step t's gates read h_{t-1}: the recurrent kernel's gradient is one product over all steps.
-    h_prev = layout_ops.concat([layout_ops.expand_dims(h0, 0), h[:-1]], 0)
-    units, four = _width(wh, 0), _width(wh, 1)
-    d_wh = matmul_ops.matmul(array_ops.reshape(h_prev, [-1, units]), array_ops.reshape(d_xw, [-1, four]),
-                             transpose_a=True)
-    return [d_xw, d_h0, d_c0, d_wh, reduce_sum(d_xw, [0, 1])]
+    return list(make_op("BlockLSTMRecurrenceGrad", [h0, c0, wh, h, c, act, d_h, d_c]).outputs)
 
 
 def _infer_grad(op):
-    _same_float_dtype(op, op.inputs, ("wh", "c0", "c", "act", "d_h", "d_c"))
-    _, c0, c, act, d_h, d_c = (t.shape.as_tuple() for t in op.inputs)
-    for what, shape, want in (("c", c, 3), ("act", act, 3), ("d_h", d_h, 3), ("d_c", d_c, 3), ("c0", c0, 2)):
+    names = ("h0", "c0", "wh", "h", "c", "act", "d_h", "d_c")
+    _same_float_dtype(op, op.inputs, names)
+    shapes = dict(zip(names, (t.shape.as_tuple() for t in op.inputs)))
+    for what in names:
+        want = 2 if what in ("h0", "c0", "wh") else 3
+        shape = shapes[what]
         if shape is not None and len(shape) != want:
             raise ValueError(f"{op.type} '{op.name}': {what} must have rank {want}, got shape {list(shape)}")
+    c0, c, wh = shapes["c0"], shapes["c"], shapes["wh"]
     steps = c[0] if c else None
     batch = c0[0] if c0 else None
     units = c0[1] if c0 else None
     four = 4 * units if units is not None else None
     dtype = op.inputs[0].dtype
-    return [((steps, batch, four), dtype), ((batch, units), dtype), ((batch, units), dtype)]
+    return [((steps, batch, four), dtype), ((batch, units), dtype), ((batch, units), dtype),
+            (tuple(wh) if wh else (units, four), dtype), ((four,), dtype)]
 
 
 define_op(
@@ -155,7 +147,7 @@ define_op(
 define_op(
     "BlockLSTMRecurrenceGrad",
     infer=_infer_grad,
-    kernel=lambda ctx, wh, c0, c, act, d_h, d_c: recurrence_grad_reference(wh, c0, c, act, d_h, d_c),
+    kernel=lambda ctx, *args: recurrence_grad_reference(*args),
     not_differentiable=True,
 )
 

@@ -117,7 +117,8 @@ def test_small_products_run_on_one_blas_thread_and_large_ones_on_the_budget(monk
         def set_num_threads(self, n):
             calls.append(n)
 
-    monkeypatch.setattr(threads, "_blas", {"controllers": [Controller()], "threads": None, "parallel_calls": 0})
+    monkeypatch.setattr(threads, "_blas", {"controllers": [Controller()], "threads": None, "parallel_calls": 0,
+                                          "on_kernel_pool": False})
     monkeypatch.setattr(threads, "_state", {"threads": 2, "limiter": None})
     a = tf.placeholder(tf.float32, [None, None])
     b = tf.placeholder(tf.float32, [None, None])
@@ -132,6 +133,53 @@ def test_small_products_run_on_one_blas_thread_and_large_ones_on_the_budget(monk
         assert calls == [1, 2]  # unchanged: no call
     np.testing.assert_allclose(small, np.full((4, 4), 8.0))
     np.testing.assert_allclose(out, np.full((256, 256), 256.0))
+
+
+def test_a_program_with_an_lstm_recurrence_splits_its_products_across_the_kernel_pool(monkeypatch):
+    """BLAS stays on one thread; the recurrence runs half the batch per thread and a large product is split."""
+    from graphdl.backends.numba_cpu.kernels import lstm_sequence as sequence_kernels
+    from graphdl.backends.numba_cpu.kernels import matmul as matmul_kernels
+    from graphdl.backends.numba_cpu.kernels import reductions
+
+    from graphdl.ops.lstm_sequence_ops import lstm_block_recurrence, recurrence_reference
+
+    calls, splits = [], []
+
+    class Controller:
+        user_api = "blas"
+
+        def set_num_threads(self, n):
+            calls.append(n)
+
+    run_split = reductions.run_split
+
+    def recording_split(kernel, n, *args):
+        splits.append(n)
+        return run_split(kernel, n, *args)
+
+    monkeypatch.setattr(threads, "_blas", {"controllers": [Controller()], "threads": None, "parallel_calls": 0,
+                                          "on_kernel_pool": False})
+    monkeypatch.setattr(threads, "_state", {"threads": 2, "limiter": None})
+    monkeypatch.setattr(matmul_kernels, "run_split", recording_split)
+    monkeypatch.setattr(sequence_kernels, "run_split", recording_split)
+    rng = np.random.default_rng(0)
+    steps, batch, units = 16, 64, 32  # 4 Mi multiply-adds over the steps: large enough to split
+    values = [rng.standard_normal(s).astype(np.float32) for s in
+              ((steps, batch, 4 * units), (batch, units), (batch, units), (units, 4 * units), (4 * units,))]
+    values[3] *= 0.3
+    inputs = [tf.constant(v) for v in values]
+    h, c = lstm_block_recurrence(*inputs)
+    a, b = tf.placeholder(tf.float32, [None, None]), tf.placeholder(tf.float32, [None, None])
+    a_value, b_value = (rng.standard_normal(s).astype(np.float32) for s in ((300, 200), (200, 400)))
+    with tf.Session() as sess:
+        got_h, got_c, product = sess.run([h, c, tf.matmul(a, b)], {a: a_value, b: b_value})
+    want_h, want_c, _ = recurrence_reference(*values, 1.0)
+    np.testing.assert_allclose(got_h, want_h, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(got_c, want_c, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(product, a_value @ b_value, rtol=1e-4, atol=1e-4)
+    assert set(calls) == {1}  # never more than one BLAS thread
+    assert batch in splits and 400 in splits  # the recurrence split its batch, the (wider than tall) product its columns
+    assert not threads._blas["on_kernel_pool"]  # switched off again after the run
 
 
 @pytest.mark.parametrize("reduce", ["reduce_sum", "reduce_mean", "reduce_max", "reduce_min"])

@@ -117,3 +117,33 @@ def test_cells_with_peepholes_projection_or_their_own_step_are_not_fused():
         with graph.as_default():
             tf.nn.static_rnn(cell, [tf.zeros([2, 3])] * 3, dtype=tf.float32)
             assert "BlockLSTMRecurrence" not in {op.type for op in graph.get_operations()}, type(cell).__name__
+
+
+@pytest.mark.parametrize("products", ["compiled", "numpy"])
+def test_a_large_layer_split_across_kernel_threads_matches_the_reference(monkeypatch, products):
+    """Enough work to run half the batch per kernel thread (and split the recurrent kernel's gradient
+    product); a nonzero initial state adds its own term to that gradient. The steps' products go through
+    BLAS from the compiled loops, or through np.matmul where NumPy's BLAS cannot be called from them."""
+    from graphdl.backends.numba_cpu import threads
+    from graphdl.backends.numba_cpu.kernels import lstm_sequence
+
+    monkeypatch.setattr(threads, "_state", {"threads": 2, "limiter": None})
+    if products == "numpy":
+        monkeypatch.setattr(lstm_sequence, "gemm_address", lambda dtype: 0)
+    elif not lstm_sequence.gemm_address(np.float32):
+        pytest.skip("NumPy's BLAS is not an OpenBLAS with the 64-bit cblas interface")
+    steps, batch, units = 16, 64, 32
+    values = inputs(steps, batch, units, seed=30)
+    values[3] *= 0.5
+    results = {}
+    for backend in ("reference", "numba"):
+        graph = tf.Graph()
+        with graph.as_default():
+            tensors = [tf.placeholder(tf.float32, v.shape) for v in values]  # fed: nothing is constant-folded
+            h, c = lstm_block_recurrence(*tensors, forget_bias=0.5)
+            loss = tf.reduce_sum(h * tf.constant(randn(steps, batch, units, seed=40))) + tf.reduce_sum(c[-1] ** 2)
+            grads = tf.gradients(loss, tensors)
+            with tf.Session(backend=backend) as sess:
+                results[backend] = sess.run([h, c, grads], dict(zip(tensors, values)))
+    for got, want in zip(tf.nest.flatten(results["numba"]), tf.nest.flatten(results["reference"])):
+        np.testing.assert_allclose(got, want, rtol=2e-4, atol=2e-4)

@@ -1,7 +1,9 @@
 """Matrix products through NumPy's BLAS (multithreaded OpenBLAS), writing into pooled outputs.
 
 Small products (``threads.BLAS_PARALLEL_MIN_MACS``, ``BLAS_PARALLEL_MIN_BYTES``) run on one BLAS
-thread, larger ones on the session's thread budget (see ``threads.blas_threads_for``).
+thread, larger ones on the session's thread budget (see ``threads.blas_threads_for``), or, in a
+program whose products run on the kernel pool, as one single-threaded product per kernel thread
+(``split_matmul``).
 
 Transposes are views (BLAS reads them with its transpose flags), never copies. MatMul
 calls ``np.dot`` for small products, where it has the least per-call overhead
@@ -16,12 +18,23 @@ from __future__ import annotations
 
 import numpy as np
 from graphdl.backends.numba_cpu.kernel_registry import buffer_pool, register_kernel
-from graphdl.backends.numba_cpu.threads import blas_threads_for
+from graphdl.backends.numba_cpu.kernels.reductions import run_split
+from graphdl.backends.numba_cpu.threads import blas_threads_for, product_pieces
 
 _MATMUL_MIN_FLOPS = 1 << 20
 # A large output with a short inner dimension (the gradient (128, 10) x (10, 512)) is also
 # faster through np.matmul: 48 us vs 63 us for np.dot.
 _MATMUL_MIN_OUTPUT = 1 << 12
+
+
+def split_matmul(a, b, out):
+    """``out = a @ b`` as one product per kernel thread, each on a run of rows (or columns, when ``out`` is
+    wider than tall) of ``out``."""
+    matmul = np.matmul
+    if out.shape[0] >= out.shape[1]:
+        run_split(lambda start, stop: matmul(a[start:stop], b, out=out[start:stop]), out.shape[0])
+    else:
+        run_split(lambda start, stop: matmul(a, b[:, start:stop], out=out[:, start:stop]), out.shape[1])
 
 
 @register_kernel("MatMul", implementation="blas")
@@ -40,7 +53,9 @@ def matmul_kernel(op, state):
         out = take((m, n), dtype)
         macs = m * n * b.shape[0]
         blas_threads_for(macs, a.nbytes + b.nbytes)
-        if macs < _MATMUL_MIN_FLOPS and m * n < _MATMUL_MIN_OUTPUT:
+        if product_pieces(macs, a.nbytes + b.nbytes) > 1:
+            split_matmul(a, b, out)
+        elif macs < _MATMUL_MIN_FLOPS and m * n < _MATMUL_MIN_OUTPUT:
             dot(a, b, out)
         else:
             matmul(a, b, out=out)

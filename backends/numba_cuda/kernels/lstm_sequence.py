@@ -48,6 +48,15 @@ def _step_grad(c_prev, new_c, act, d_c, d_h, carry_h, carry_c, d_gates, units, o
         carry_c[idx] = dc * f
 
 
+@cuda.jit
+def _column_sums(flat, rows, cols, out):
+    for j in range(cuda.grid(1), cols, cuda.gridsize(1)):
+        total = flat[j] * 0
+        for r in range(rows):
+            total += flat[r * cols + j]
+        out[j] = total
+
+
 def _dims(op, xw, h0, c0, wh, bias):
     if xw.ndim == 3 and xw.shape[2] % 4 == 0:
         steps, batch, four = xw.shape
@@ -95,13 +104,14 @@ def block_lstm_recurrence_grad(op, ctx):
     one = dtype.type(1)
     use_cublas = _cupy() is not None
 
-    def run(wh, c0, c, act, d_h, d_c):
+    def run(h0, c0, wh, h, c, act, d_h, d_c):
         steps, batch, units = tuple(c.shape)
         four, size = 4 * units, batch * units
         d_xw = ctx.empty((steps, batch, four), dtype, op)
         carry_h, carry_c = fill(ctx.empty((batch, units), dtype, op), 0), fill(ctx.empty((batch, units), dtype, op), 0)
-        if not size:
-            return d_xw, carry_h, carry_c
+        d_wh, d_bias = fill(ctx.empty((units, four), dtype, op), 0), fill(ctx.empty((four,), dtype, op), 0)
+        if not size or not steps:
+            return d_xw, carry_h, carry_c, d_wh, d_bias
         flat_c, flat_act, flat_dh, flat_dc, flat_dxw = (a.reshape(-1) for a in (c, act, d_h, d_c, d_xw))
         blocks, threads = launch_size(size)
         for t in range(steps - 1, -1, -1):
@@ -111,6 +121,15 @@ def block_lstm_recurrence_grad(op, ctx):
                                         flat_dc[t * size:(t + 1) * size], flat_dh[t * size:(t + 1) * size],
                                         carry_h.reshape(-1), carry_c.reshape(-1), d_gates, units, one)
             matmul_into(d_gates, wh, carry_h, False, True, 1, 0, 0, batch, units, four, use_cublas)
-        return d_xw, carry_h, carry_c
+        # Step t's gates read h_{t-1}: the recurrent kernel's gradient is [h0, h[:-1]]^T d_xw over all rows.
+        h_prev = ctx.empty((steps, batch, units), dtype, op)
+        flat_prev = h_prev.reshape(-1)
+        flat_prev[:size].copy_to_device(h0.reshape(-1))
+        if steps > 1:
+            flat_prev[size:].copy_to_device(h.reshape(-1)[:(steps - 1) * size])
+        matmul_into(h_prev, d_xw, d_wh, True, False, 1, 0, 0, units, four, steps * batch, use_cublas)
+        col_blocks, col_threads = launch_size(four)
+        _column_sums[col_blocks, col_threads](flat_dxw, steps * batch, four, d_bias)
+        return d_xw, carry_h, carry_c, d_wh, d_bias
 
     return run
