@@ -33,7 +33,9 @@ from graphdl import errors
 
 # The unit math is written out here as in rnn.py's cell kernels: shared through inlined helper functions
 # returning tuples, LLVM no longer vectorized the loops (the cell update measured 104 us against 58 us).
-@njit(**_FLAGS)
+# Inlined into the step loops below (numba IR inlining): a call left in a loop compiled for forced 512-bit
+# vectors makes LLVM print "loop not vectorized" remarks on stderr.
+@njit(inline="always", **_FLAGS)
 def _step(gates, xw, bias, c_prev, forget_bias, new_c, new_h, act):
     rows, units = c_prev.shape
     bi, bj, bf, bo = bias[:units], bias[units:2 * units], bias[2 * units:3 * units], bias[3 * units:]
@@ -57,7 +59,7 @@ def _step(gates, xw, bias, c_prev, forget_bias, new_c, new_h, act):
             ao[u] = o
 
 
-@njit(**_FLAGS)
+@njit(inline="always", **_FLAGS)
 def _step_grad(c_prev, new_c, act, d_c, d_h, carry_h, carry_c, d_gates, d_bias):
     """Step gradient; ``carry_c`` holds d c_t on entry and d c_{t-1} on exit; adds the gate gradients'
     column sums to ``d_bias``."""
