@@ -363,9 +363,9 @@ def _fused_update_applies(activation, forget_bias, c_prev) -> bool:
 
 
 def _lstm_sequence(cell, inputs, state, num_units, forget_bias, state_is_tuple):
-    """``(outputs, final_state)`` of a plain LSTM cell over the list ``inputs`` as one input projection and one
-    BlockLSTMRecurrence (TF1's ``LSTMBlockFusedCell`` layout), or None when the inputs or state do not allow it."""
-    array_ops, _, _, layout_ops, _, matmul_ops, _ = _ops()
+    """``(outputs, final_state)`` of a plain LSTM cell over the list ``inputs`` as one BlockLSTMRecurrence (TF1's
+    ``LSTMBlockFusedCell``), or None when the inputs or state do not allow it."""
+    array_ops, _, _, layout_ops, _, _, _ = _ops()
     if any(nest.is_sequence(x) for x in inputs):
         return None
     inputs = [convert_to_tensor(x) for x in inputs]
@@ -380,11 +380,7 @@ def _lstm_sequence(cell, inputs, state, num_units, forget_bias, state_is_tuple):
         if not (_fused_update_applies(cell._activation, forget_bias, c0) and c0.dtype == h0.dtype == first.dtype
                 and cell._kernel.dtype.base_dtype == first.dtype):
             return None
-        x = array_ops.stack(inputs)
-        input_kernel, recurrent_kernel = layout_ops.split(cell._kernel, [depth, num_units], axis=0)
-        xw = matmul_ops.matmul(array_ops.reshape(x, [-1, depth]), input_kernel)
-        xw = array_ops.reshape(xw, [len(inputs), -1, 4 * num_units])
-        h, c = lstm_block_recurrence(xw, h0, c0, recurrent_kernel, cell._bias, forget_bias=forget_bias)
+        h, c = lstm_block_recurrence(array_ops.stack(inputs), h0, c0, cell._kernel, cell._bias, forget_bias=forget_bias)
         outputs = array_ops.unstack(h, num=len(inputs))
         new_c = c[-1]
         new_state = LSTMStateTuple(new_c, outputs[-1]) if state_is_tuple else layout_ops.concat([new_c, outputs[-1]], 1)

@@ -36,18 +36,19 @@ def lstm_block_cell_update(ctx, op):
 
 @register("BlockLSTMRecurrence")
 def block_lstm_recurrence(ctx, op):
-    """The recurrence unrolled over its (static) number of steps: per step a MatMul and the cell's elementwise form."""
-    xw, h0, c0, wh, bias = op.inputs
-    steps = xw.shape.as_tuple()[0] if xw.shape.ndims else None
+    """The layer unrolled over its (static) number of steps: per step a MatMul of [x_t, h] and the cell's
+    elementwise form."""
+    x, h0, c0, w, bias = op.inputs
+    steps = x.shape.as_tuple()[0] if x.shape.ndims else None
     if steps is None:
-        raise ctx.error(f"BlockLSTMRecurrence '{op.name}': the number of time steps (dim 0 of xw, shape {xw.shape}) "
+        raise ctx.error(f"BlockLSTMRecurrence '{op.name}': the number of time steps (dim 0 of x, shape {x.shape}) "
                         "must be known to export it; give the inputs a static time dimension", op)
-    units, dtype = _units(h0), xw.dtype.np
-    h, c, wh_value, bias_value, xw_value = ctx.get(h0), ctx.get(c0), ctx.get(wh), ctx.get(bias), ctx.get(xw)
+    units, dtype = _units(h0), x.dtype.np
+    h, c, w_value, bias_value, x_value = ctx.get(h0), ctx.get(c0), ctx.get(w), ctx.get(bias), ctx.get(x)
     hs, cs, acts = [], [], []
     for t in range(steps):
-        xw_t = ctx.node("Gather", [xw_value, ctx.const(np.asarray(t, np.int64))], axis=0)
-        z = ctx.node("Add", [ctx.node("Add", [xw_t, ctx.node("MatMul", [h, wh_value])]), bias_value])
+        x_t = ctx.node("Gather", [x_value, ctx.const(np.asarray(t, np.int64))], axis=0)
+        z = ctx.node("Add", [ctx.node("MatMul", [ctx.node("Concat", [x_t, h], axis=1), w_value]), bias_value])
         c, h, gates_act = _lstm_update(ctx, z, c, op.attrs.get("forget_bias", 1.0), dtype, units)
         hs.append(h)
         cs.append(c)

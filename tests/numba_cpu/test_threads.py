@@ -163,16 +163,16 @@ def test_a_program_with_an_lstm_recurrence_splits_its_products_across_the_kernel
     monkeypatch.setattr(matmul_kernels, "run_split", recording_split)
     monkeypatch.setattr(sequence_kernels, "run_split", recording_split)
     rng = np.random.default_rng(0)
-    steps, batch, units = 16, 64, 32  # 4 Mi multiply-adds over the steps: large enough to split
+    steps, batch, depth, units = 16, 64, 8, 32  # 5 Mi multiply-adds over the steps: large enough to split
     values = [rng.standard_normal(s).astype(np.float32) for s in
-              ((steps, batch, 4 * units), (batch, units), (batch, units), (units, 4 * units), (4 * units,))]
+              ((steps, batch, depth), (batch, units), (batch, units), (depth + units, 4 * units), (4 * units,))]
     values[3] *= 0.3
-    inputs = [tf.constant(v) for v in values]
+    inputs = [tf.placeholder(tf.float32, v.shape) for v in values]
     h, c = lstm_block_recurrence(*inputs)
     a, b = tf.placeholder(tf.float32, [None, None]), tf.placeholder(tf.float32, [None, None])
     a_value, b_value = (rng.standard_normal(s).astype(np.float32) for s in ((300, 200), (200, 400)))
     with tf.Session() as sess:
-        got_h, got_c, product = sess.run([h, c, tf.matmul(a, b)], {a: a_value, b: b_value})
+        got_h, got_c, product = sess.run([h, c, tf.matmul(a, b)], {a: a_value, b: b_value, **dict(zip(inputs, values))})
     want_h, want_c, _ = recurrence_reference(*values, 1.0)
     np.testing.assert_allclose(got_h, want_h, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(got_c, want_c, rtol=1e-4, atol=1e-5)

@@ -72,11 +72,11 @@ def _check_on_device(explanation, op_types):
 # -- RNN cells --------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", FLOATS)
 def test_lstm_recurrence_and_its_gradient(dtype):
-    steps, batch, units = 3, 2, 3
-    xw = randn(steps, batch, 4 * units, dtype=dtype) * 2
+    steps, batch, depth, units = 3, 2, 4, 3
+    x = randn(steps, batch, depth, dtype=dtype) * 2
     h0, c0 = randn(batch, units, seed=1, dtype=dtype), randn(batch, units, seed=2, dtype=dtype)
-    wh, bias = randn(units, 4 * units, seed=3, dtype=dtype) * 0.5, randn(4 * units, seed=4, dtype=dtype)
-    compare(lambda *a: list(lstm_block_recurrence(*a, forget_bias=0.5)), [xw, h0, c0, wh, bias],
+    w, bias = randn(depth + units, 4 * units, seed=3, dtype=dtype) * 0.5, randn(4 * units, seed=4, dtype=dtype)
+    compare(lambda *a: list(lstm_block_recurrence(*a, forget_bias=0.5)), [x, h0, c0, w, bias],
             {"BlockLSTMRecurrence", "BlockLSTMRecurrenceGrad"}, grads_of=[0, 1, 2, 3, 4])
 
 

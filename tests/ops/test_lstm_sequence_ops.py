@@ -12,11 +12,11 @@ def np_sigmoid(x):
     return 1 / (1 + np.exp(-x))
 
 
-def np_recurrence(xw, h0, c0, wh, bias, forget_bias=1.0):
+def np_recurrence(x, h0, c0, w, bias, forget_bias=1.0):
     """h and c of every step, written out step by step from TF1's BasicLSTMCell equations."""
     h, c, hs, cs = h0, c0, [], []
-    for x_t in xw:
-        i, j, f, o = np.split(x_t + h @ wh + bias, 4, axis=1)
+    for x_t in x:
+        i, j, f, o = np.split(np.concatenate([x_t, h], axis=1) @ w + bias, 4, axis=1)
         c = c * np_sigmoid(f + forget_bias) + np_sigmoid(i) * np.tanh(j)
         h = np.tanh(c) * np_sigmoid(o)
         hs.append(h)
@@ -24,9 +24,9 @@ def np_recurrence(xw, h0, c0, wh, bias, forget_bias=1.0):
     return [np.stack(hs), np.stack(cs)]
 
 
-def inputs(steps, batch, units, seed=0):
-    return [randn(steps, batch, 4 * units, seed=seed), randn(batch, units, seed=seed + 1),
-            randn(batch, units, seed=seed + 2), randn(units, 4 * units, seed=seed + 3) * 0.5,
+def inputs(steps, batch, units, depth=3, seed=0):
+    return [randn(steps, batch, depth, seed=seed), randn(batch, units, seed=seed + 1),
+            randn(batch, units, seed=seed + 2), randn(depth + units, 4 * units, seed=seed + 3) * 0.5,
             randn(4 * units, seed=seed + 4)]
 
 
@@ -42,6 +42,8 @@ CASES = [
            inputs(4, 3, 3, seed=5), lambda *a: np_recurrence(*a, forget_bias=0.25)),
     OpCase("lstm_block_recurrence_one_step", lambda *a: list(lstm_block_recurrence(*a)), inputs(1, 2, 2, seed=9),
            np_recurrence),
+    OpCase("lstm_block_recurrence_no_inputs", lambda *a: list(lstm_block_recurrence(*a)),
+           inputs(3, 2, 2, depth=0, seed=13), np_recurrence),
     OpCase("lstm_block_recurrence_last_state", last_state, inputs(3, 2, 2, seed=11),
            lambda *a: [r[-1] for r in np_recurrence(*a, forget_bias=0.0)]),
 ]
@@ -50,24 +52,28 @@ test_forward, test_gradient = make_op_tests(CASES)
 
 
 def test_shapes_are_checked_when_the_graph_is_built():
-    xw, h0, c0, wh, bias = (tf.zeros(a.shape) for a in inputs(3, 2, 2))
+    x, h0, c0, w, bias = (tf.zeros(a.shape) for a in inputs(3, 2, 2))  # x [3, 2, 3], w [5, 8]
     with pytest.raises(ValueError, match="number of units"):
-        lstm_block_recurrence(xw, h0, c0, tf.zeros([3, 8]), bias)
-    with pytest.raises(ValueError, match=r"xw \(the input projection\) must be \[time, batch, 4 \* units\]"):
-        lstm_block_recurrence(tf.zeros([2, 8]), h0, c0, wh, bias)
+        lstm_block_recurrence(x, h0, c0, tf.zeros([3, 8]), bias)
+    with pytest.raises(ValueError, match="number of units"):
+        lstm_block_recurrence(tf.zeros([3, 2, 4]), h0, c0, w, bias)  # 4 input rows + 2 units != 5 kernel rows
+    with pytest.raises(ValueError, match=r"x \(the inputs\) must be \[time, batch, input depth\]"):
+        lstm_block_recurrence(tf.zeros([2, 8]), h0, c0, w, bias)
     with pytest.raises(ValueError, match="same batch size"):
-        lstm_block_recurrence(xw, tf.zeros([5, 2]), c0, wh, bias)
+        lstm_block_recurrence(x, tf.zeros([5, 2]), c0, w, bias)
     with pytest.raises(TypeError, match="requested dtype float32"):
-        lstm_block_recurrence(xw, h0, c0, wh, tf.zeros([8], tf.float64))
+        lstm_block_recurrence(x, h0, c0, w, tf.zeros([8], tf.float64))
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_fed_shapes_that_disagree_raise_invalid_argument(backend):
-    xw = tf.placeholder(tf.float32, [None, None, None])
+@pytest.mark.parametrize("x_shape, h0_shape", [((3, 2, 3), (4, 2)), ((3, 2, 4), (2, 2))],
+                         ids=["batch", "kernel rows"])
+def test_fed_shapes_that_disagree_raise_invalid_argument(backend, x_shape, h0_shape):
+    x = tf.placeholder(tf.float32, [None, None, None])
     h0 = tf.placeholder(tf.float32, [None, None])
-    h, _ = lstm_block_recurrence(xw, h0, tf.zeros([2, 2]), tf.zeros([2, 8]), tf.zeros([8]))
+    h, _ = lstm_block_recurrence(x, h0, tf.zeros([2, 2]), tf.zeros([5, 8]), tf.zeros([8]))
     with tf.Session(backend=backend) as sess, pytest.raises(tf.errors.InvalidArgumentError):
-        sess.run(h, {xw: np.zeros((3, 2, 8), np.float32), h0: np.zeros((4, 2), np.float32)})
+        sess.run(h, {x: np.zeros(x_shape, np.float32), h0: np.zeros(h0_shape, np.float32)})
 
 
 def _static_lstm(cell_class, fused, state_is_tuple=True, steps=5, batch=3, depth=4, units=6):

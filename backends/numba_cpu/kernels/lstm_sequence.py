@@ -1,12 +1,15 @@
-"""An LSTM layer's recurrence (``graphdl/ops/lstm_sequence_ops.py``): one BLAS product and one compiled pass a step.
+"""An LSTM layer over a sequence (``graphdl/ops/lstm_sequence_ops.py``): BLAS products and one compiled pass a step.
 
-Forward, step t multiplies ``h_{t-1} @ wh`` into a scratch buffer and one pass over
-``[batch, units]`` adds the step's input projection and the bias, applies the activations and
-writes ``h[t]``, ``c[t]`` and the activations in place in the ``[T, ...]`` outputs. Backward
-walks the steps in reverse: one pass writes the step's gate gradients into ``d_xw[t]`` and
-carries ``d c`` in place and adds the step's gate gradients to the bias gradient, one product
-carries ``d h`` (``d_xw[t] @ wh.T``). Neither direction concatenates, splits or allocates per
-step; the recurrent kernel's gradient is one product over all steps at the end.
+Forward, step t multiplies ``x_t @ w[:I]`` and adds ``h_{t-1} @ w[I:]`` into a scratch buffer
+(two BLAS calls, the second accumulating), and one pass over ``[batch, units]`` adds the bias,
+applies the activations and writes ``h[t]``, ``c[t]`` and the activations in place in the
+``[T, ...]`` outputs; the inputs' projection of all steps is never written out (as a separate
+matmul it cost ~0.5 ms of a 4.3 ms W3 forward, mostly the 7 MB it wrote and the recurrence read
+back). Backward walks the steps in reverse: one pass writes the step's gate gradients into
+``d_z[t]``, carries ``d c`` in place and adds the gate gradients to the bias gradient; one
+product carries ``d h`` (``d_z[t] @ w[I:].T``). Neither direction concatenates, splits or
+allocates per step; the kernel's gradient is one product over all steps for its input rows and
+one for its recurrent rows at the end.
 
 Batch rows are independent, so a large layer runs one run of rows per kernel thread, each with its
 own single-threaded products: a program with these ops keeps BLAS on one thread
@@ -36,20 +39,20 @@ from graphdl import errors
 # Inlined into the step loops below (numba IR inlining): a call left in a loop compiled for forced 512-bit
 # vectors makes LLVM print "loop not vectorized" remarks on stderr.
 @njit(inline="always", **_FLAGS)
-def _step(gates, xw, bias, c_prev, forget_bias, new_c, new_h, act):
+def _step(gates, bias, c_prev, forget_bias, new_c, new_h, act):
+    """One step's cell update from its gate pre-activations without the bias (``[x_t, h_{t-1}] @ w``)."""
     rows, units = c_prev.shape
     bi, bj, bf, bo = bias[:units], bias[units:2 * units], bias[2 * units:3 * units], bias[3 * units:]
     for r in range(rows):
-        g, x, a = gates[r], xw[r], act[r]
+        g, a = gates[r], act[r]
         gi, gj, gf, go = g[:units], g[units:2 * units], g[2 * units:3 * units], g[3 * units:]
-        xi, xj, xf, xo = x[:units], x[units:2 * units], x[2 * units:3 * units], x[3 * units:]
         ai, aj, af, ao = a[:units], a[units:2 * units], a[2 * units:3 * units], a[3 * units:]
         cp, nc, nh = c_prev[r], new_c[r], new_h[r]
         for u in range(units):
-            i = _sigmoid(gi[u] + xi[u] + bi[u])
-            j = _tanh(gj[u] + xj[u] + bj[u])
-            f = _sigmoid(gf[u] + xf[u] + bf[u] + forget_bias)
-            o = _sigmoid(go[u] + xo[u] + bo[u])
+            i = _sigmoid(gi[u] + bi[u])
+            j = _tanh(gj[u] + bj[u])
+            f = _sigmoid(gf[u] + bf[u] + forget_bias)
+            o = _sigmoid(go[u] + bo[u])
             c = cp[u] * f + i * j
             nc[u] = c
             nh[u] = _tanh(c) * o
@@ -92,43 +95,50 @@ def _step_grad(c_prev, new_c, act, d_c, d_h, carry_h, carry_c, d_gates, d_bias):
 
 
 @njit(**_FLAGS)
-def _forward_rows(gemm_at, xw, h0, c0, wh, bias, forget_bias, h, c, act, gates, start, stop):
-    """Every step for batch rows [start, stop): ``gates = h_{t-1} @ wh`` through BLAS, then ``_step``."""
-    steps, units = xw.shape[0], h0.shape[1]
+def _forward_rows(gemm_at, x, h0, c0, w, bias, forget_bias, h, c, act, gates, start, stop):
+    """Every step for batch rows [start, stop): ``gates = x_t @ w[:I] + h_{t-1} @ w[I:]`` through BLAS (no
+    ``[T, B, 4H]`` projection of all inputs goes through memory), then ``_step``."""
+    steps, depth, units = x.shape[0], x.shape[2], h0.shape[1]
     four = 4 * units
-    one, zero = xw.dtype.type(1), xw.dtype.type(0)
+    one, zero = x.dtype.type(1), x.dtype.type(0)
+    input_kernel, recurrent_kernel = w[:depth], w[depth:]
     g = gates[start:stop]
+    rows = stop - start
     for t in range(steps):
         h_prev = h[t - 1, start:stop] if t else h0[start:stop]
         c_prev = c[t - 1, start:stop] if t else c0[start:stop]
-        gemm(gemm_at, NO_TRANS, NO_TRANS, stop - start, four, units, one, h_prev, units, wh, four, zero, g, four)
-        _step(g, xw[t, start:stop], bias, c_prev, forget_bias, c[t, start:stop], h[t, start:stop], act[t, start:stop])
+        if depth:
+            gemm(gemm_at, NO_TRANS, NO_TRANS, rows, four, depth, one, x[t, start:stop], depth, input_kernel, four,
+                 zero, g, four)
+        gemm(gemm_at, NO_TRANS, NO_TRANS, rows, four, units, one, h_prev, units, recurrent_kernel, four,
+             one if depth else zero, g, four)
+        _step(g, bias, c_prev, forget_bias, c[t, start:stop], h[t, start:stop], act[t, start:stop])
 
 
 @njit(**_FLAGS)
-def _backward_rows(gemm_at, c0, wh_t, c, act, d_h, d_c, carry_h, carry_c, d_xw, d_bias, start, stop):
-    """Every step backwards for batch rows [start, stop): ``_step_grad``, then ``d h_{t-1} = d_xw[t] @ wh_t``
-    (``wh_t`` is ``wh.T``, contiguous)."""
+def _backward_rows(gemm_at, c0, wh_t, c, act, d_h, d_c, carry_h, carry_c, d_z, d_bias, start, stop):
+    """Every step backwards for batch rows [start, stop): ``_step_grad``, then ``d h_{t-1} = d_z[t] @ wh_t``
+    (``wh_t`` is the recurrent rows of the kernel, transposed and contiguous)."""
     steps, units = c.shape[0], c0.shape[1]
     four = 4 * units
     one, zero = c.dtype.type(1), c.dtype.type(0)
     ch, cc = carry_h[start:stop], carry_c[start:stop]
     for t in range(steps - 1, -1, -1):
         c_prev = c[t - 1, start:stop] if t else c0[start:stop]
-        d_gates = d_xw[t, start:stop]
+        d_gates = d_z[t, start:stop]
         _step_grad(c_prev, c[t, start:stop], act[t, start:stop], d_c[t, start:stop], d_h[t, start:stop], ch, cc,
                    d_gates, d_bias)
         gemm(gemm_at, NO_TRANS, NO_TRANS, stop - start, units, four, one, d_gates, four, wh_t, units, zero, ch, units)
 
 
-def _check(op, xw, h0, c0, wh, bias):
-    _, batch, four = xw.shape if xw.ndim == 3 else (None, None, None)
-    units = four // 4 if four is not None else None
-    if (xw.ndim != 3 or four % 4 or h0.shape != (batch, units) or c0.shape != (batch, units)
-            or wh.shape != (units, four) or bias.shape != (four,)):
+def _check(op, x, h0, c0, w, bias):
+    batch, depth = x.shape[1:] if x.ndim == 3 else (None, None)
+    units = h0.shape[1] if h0.ndim == 2 else None
+    if (x.ndim != 3 or h0.ndim != 2 or h0.shape != (batch, units) or c0.shape != (batch, units)
+            or w.shape != (depth + units, 4 * units) or bias.shape != (4 * units,)):
         raise errors.InvalidArgumentError(
-            None, op, f"{op.type} '{op.name}': xw {list(xw.shape)}, h0 {list(h0.shape)}, c0 {list(c0.shape)}, "
-            f"wh {list(wh.shape)} and bias {list(bias.shape)} must be [T, B, 4H], [B, H], [B, H], [H, 4H] and [4H]")
+            None, op, f"{op.type} '{op.name}': x {list(x.shape)}, h0 {list(h0.shape)}, c0 {list(c0.shape)}, "
+            f"w {list(w.shape)} and bias {list(bias.shape)} must be [T, B, I], [B, H], [B, H], [I + H, 4H] and [4H]")
 
 
 @register_kernel("BlockLSTMRecurrence")
@@ -140,59 +150,67 @@ def block_lstm_recurrence_kernel(op, state):
     forget_bias = dtype.type(op.attrs["forget_bias"])
     step, forward_rows, gemm_at = _Compiled(_step), _Compiled(_forward_rows), gemm_address(dtype)
 
-    def recurrence(xw, h0, c0, wh, bias):
-        _check(op, xw, h0, c0, wh, bias)
-        steps, batch, four = xw.shape
-        units = four // 4
-        xw, wh, bias = _c(xw), _c(wh), _c(bias)
-        h, c, act = take((steps, batch, units), dtype), take((steps, batch, units), dtype), take(xw.shape, dtype)
-        gates = take((batch, four), dtype)
-        h0, c0 = _c(h0), _c(c0)
-        blas_threads_for(batch * units * four, h0.nbytes + wh.nbytes)
-        pieces = product_pieces(steps * batch * units * four)
+    def recurrence(x, h0, c0, w, bias):
+        _check(op, x, h0, c0, w, bias)
+        steps, batch, depth = x.shape
+        units = h0.shape[1]
+        four = 4 * units
+        x, h0, c0, w, bias = (_c(a) for a in (x, h0, c0, w, bias))
+        h, c = take((steps, batch, units), dtype), take((steps, batch, units), dtype)
+        act, gates = take((steps, batch, four), dtype), take((batch, four), dtype)
+        blas_threads_for(batch * (depth + units) * four, x[0].nbytes + h0.nbytes + w.nbytes)
+        pieces = product_pieces(steps * batch * (depth + units) * four)
 
         def rows(start, stop):
             if gemm_at:
-                forward_rows(gemm_at, xw, h0, c0, wh, bias, forget_bias, h, c, act, gates, start, stop)
+                forward_rows(gemm_at, x, h0, c0, w, bias, forget_bias, h, c, act, gates, start, stop)
                 return
-            g = gates[start:stop]  # NumPy's BLAS has no 64-bit cblas_gemm: one np.matmul per step
+            # NumPy's BLAS has no 64-bit cblas_gemm to call from the compiled loop: np.matmul per step.
+            g, recurrent = gates[start:stop], take((stop - start, four), dtype)
             h_prev, c_prev = h0[start:stop], c0[start:stop]
             for t in range(steps):
-                np.matmul(h_prev, wh, out=g)
-                step(g, xw[t, start:stop], bias, c_prev, forget_bias, c[t, start:stop], h[t, start:stop], act[t, start:stop])
+                np.matmul(x[t, start:stop], w[:depth], out=g)
+                g += np.matmul(h_prev, w[depth:], out=recurrent)
+                step(g, bias, c_prev, forget_bias, c[t, start:stop], h[t, start:stop], act[t, start:stop])
                 h_prev, c_prev = h[t, start:stop], c[t, start:stop]
 
         if pieces > 1 and batch > 1:
             run_split(rows, batch)
-        else:
+        elif batch:
             rows(0, batch)
         return h, c, act
 
     return recurrence
 
 
-def _kernel_gradient(take, h0, h, d_xw):
-    """``[h0, h[:-1]]^T d_xw`` over all steps and rows, without concatenating the states: one product for
-    steps 1.. (contiguous views), one more for step 0 unless ``h0`` is zero (the usual zero state)."""
-    steps, batch, units = h.shape
-    four = d_xw.shape[2]
-    d_wh = take((units, four), d_xw.dtype)
-    if steps > 1:
-        a, b = h[:-1].reshape(-1, units).T, d_xw[1:].reshape(-1, four)
-        macs = a.shape[0] * a.shape[1] * four
-        blas_threads_for(macs, a.nbytes + b.nbytes)
-        if product_pieces(macs, a.nbytes + b.nbytes) > 1:
-            split_matmul(a, b, d_wh)
-        else:
-            np.matmul(a, b, out=d_wh)
+def _product_into(a, b, out):
+    """``out = a @ b``, split across the kernel pool when large."""
+    macs = a.shape[0] * a.shape[1] * b.shape[1]
+    blas_threads_for(macs, a.nbytes + b.nbytes)
+    if product_pieces(macs, a.nbytes + b.nbytes) > 1:
+        split_matmul(a, b, out)
     else:
-        d_wh.fill(0)
+        np.matmul(a, b, out=out)
+
+
+def _kernel_gradient(take, x, h0, h, d_z):
+    """``[x_t, h_{t-1}]^T d_z[t]`` summed over the steps, into the input rows and the recurrent rows of the
+    kernel's gradient without concatenating anything: one product each over all steps (contiguous views), one
+    more for step 0's ``h0`` unless it is zero (the usual zero state)."""
+    steps, batch, units = h.shape
+    depth, four = x.shape[2], d_z.shape[2]
+    d_w = take((depth + units, four), d_z.dtype)
+    flat = d_z.reshape(steps * batch, four)
+    _product_into(x.reshape(steps * batch, depth).T, flat, d_w[:depth])
+    if steps > 1:
+        _product_into(h[:-1].reshape((steps - 1) * batch, units).T, flat[batch:], d_w[depth:])
+    else:
+        d_w[depth:].fill(0)
     if steps and h0.any():
-        first = take((units, four), d_xw.dtype)
-        blas_threads_for(units * four * batch, h0.nbytes + d_xw[0].nbytes)
-        np.matmul(h0.T, d_xw[0], out=first)
-        d_wh += first
-    return d_wh
+        first = take((units, four), d_z.dtype)
+        _product_into(h0.T, d_z[0], first)
+        d_w[depth:] += first
+    return d_w
 
 
 @register_kernel("BlockLSTMRecurrenceGrad")
@@ -203,40 +221,40 @@ def block_lstm_recurrence_grad_kernel(op, state):
     dtype = np.dtype(op.inputs[0].dtype.np)
     step_grad, backward_rows, gemm_at = _Compiled(_step_grad), _Compiled(_backward_rows), gemm_address(dtype)
 
-    def recurrence_grad(h0, c0, wh, h, c, act, d_h, d_c):
+    def recurrence_grad(x, h0, c0, w, h, c, act, d_h, d_c):
         steps, batch, units = c.shape
-        four = 4 * units
-        h0, c0, wh, h, c, act, d_h, d_c = (_c(a) for a in (h0, c0, wh, h, c, act, d_h, d_c))
-        d_xw = take(act.shape, dtype)
+        depth, four = x.shape[2], 4 * units
+        x, h0, c0, w, h, c, act, d_h, d_c = (_c(a) for a in (x, h0, c0, w, h, c, act, d_h, d_c))
+        d_z = take(act.shape, dtype)
         carry_h, carry_c = take(c0.shape, dtype), take(c0.shape, dtype)
         carry_h.fill(0)
         carry_c.fill(0)
         # A contiguous transpose: OpenBLAS multiplies by it ~1.35x faster than by the transposed view.
-        wh_t = take(wh.shape[::-1], dtype)
-        np.copyto(wh_t, wh.T)
-        blas_threads_for(wh.size * batch, act[0].nbytes + wh.nbytes)
-        pieces = min(product_pieces(steps * wh.size * batch), max(batch, 1))
+        wh_t = take((four, units), dtype)
+        np.copyto(wh_t, w[depth:].T)
+        blas_threads_for(four * units * batch, act[0].nbytes + wh_t.nbytes)
+        pieces = min(product_pieces(steps * four * units * batch), max(batch, 1))
         bias_parts = take((pieces, four), dtype)
         bias_parts.fill(0)
 
         def rows(s, e):
             d_bias = bias_parts[split_piece(s, batch, pieces)]
             if gemm_at:
-                backward_rows(gemm_at, c0, wh_t, c, act, d_h, d_c, carry_h, carry_c, d_xw, d_bias, s, e)
+                backward_rows(gemm_at, c0, wh_t, c, act, d_h, d_c, carry_h, carry_c, d_z, d_bias, s, e)
                 return
             ch, cc = carry_h[s:e], carry_c[s:e]
             for t in range(steps - 1, -1, -1):
                 step_grad(c[t - 1, s:e] if t else c0[s:e], c[t, s:e], act[t, s:e], d_c[t, s:e], d_h[t, s:e], ch, cc,
-                          d_xw[t, s:e], d_bias)
-                np.matmul(d_xw[t, s:e], wh_t, out=ch)
+                          d_z[t, s:e], d_bias)
+                np.matmul(d_z[t, s:e], wh_t, out=ch)
 
         if pieces > 1:
             run_split(rows, batch)
-        else:
+        elif batch:
             rows(0, batch)
         d_bias = take((four,), dtype)
         np.sum(bias_parts, axis=0, out=d_bias)
-        return d_xw, carry_h, carry_c, _kernel_gradient(take, h0, h, d_xw), d_bias
+        return d_z, carry_h, carry_c, _kernel_gradient(take, x, h0, h, d_z), d_bias
 
     return recurrence_grad
 

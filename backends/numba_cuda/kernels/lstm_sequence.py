@@ -1,9 +1,10 @@
-"""An LSTM layer's recurrence (``graphdl/ops/lstm_sequence_ops.py``) on the device.
+"""An LSTM layer over a sequence (``graphdl/ops/lstm_sequence_ops.py``) on the device.
 
-Each step is one matrix product (``matmul_into``: cuBLAS or the tiled kernel) and one
-launch over the ``[batch, units]`` elements, as the CPU kernels do
-(``backends/numba_cpu/kernels/lstm_sequence.py``); the per-step slices of the ``[T, ...]``
-inputs and outputs are views, so nothing is copied or allocated per step.
+The inputs' projection of all steps is one matrix product (``matmul_into``: cuBLAS or the tiled
+kernel); then each step is one product by the recurrent rows of the kernel and one launch over
+the ``[batch, units]`` elements, as the CPU kernels do (``backends/numba_cpu/kernels/lstm_sequence.py``);
+the per-step slices of the ``[T, ...]`` inputs and outputs are views, so nothing is copied or
+allocated per step.
 """
 
 from __future__ import annotations
@@ -57,16 +58,16 @@ def _column_sums(flat, rows, cols, out):
         out[j] = total
 
 
-def _dims(op, xw, h0, c0, wh, bias):
-    if xw.ndim == 3 and xw.shape[2] % 4 == 0:
-        steps, batch, four = xw.shape
-        units = four // 4
-        if (tuple(h0.shape) == tuple(c0.shape) == (batch, units) and tuple(wh.shape) == (units, four)
-                and tuple(bias.shape) == (four,)):
-            return steps, batch, units
+def _dims(op, x, h0, c0, w, bias):
+    if x.ndim == 3 and h0.ndim == 2:
+        steps, batch, depth = x.shape
+        units = h0.shape[1]
+        if (tuple(h0.shape) == tuple(c0.shape) == (batch, units) and tuple(w.shape) == (depth + units, 4 * units)
+                and tuple(bias.shape) == (4 * units,)):
+            return steps, batch, depth, units
     raise errors.InvalidArgumentError(
-        None, op, f"{op.type} '{op.name}': xw {list(xw.shape)}, h0 {list(h0.shape)}, c0 {list(c0.shape)}, "
-        f"wh {list(wh.shape)} and bias {list(bias.shape)} must be [T, B, 4H], [B, H], [B, H], [H, 4H] and [4H]")
+        None, op, f"{op.type} '{op.name}': x {list(x.shape)}, h0 {list(h0.shape)}, c0 {list(c0.shape)}, "
+        f"w {list(w.shape)} and bias {list(bias.shape)} must be [T, B, I], [B, H], [B, H], [I + H, 4H] and [4H]")
 
 
 @register_cuda_kernel("BlockLSTMRecurrence", accepts=_float)
@@ -75,20 +76,26 @@ def block_lstm_recurrence(op, ctx):
     one, forget_bias = dtype.type(1), dtype.type(op.attrs["forget_bias"])
     use_cublas = _cupy() is not None
 
-    def run(xw, h0, c0, wh, bias):
-        steps, batch, units = _dims(op, xw, h0, c0, wh, bias)
+    def run(x, h0, c0, w, bias):
+        steps, batch, depth, units = _dims(op, x, h0, c0, w, bias)
         four, size = 4 * units, batch * units
         h, c = ctx.empty((steps, batch, units), dtype, op), ctx.empty((steps, batch, units), dtype, op)
         act = ctx.empty((steps, batch, four), dtype, op)
-        if not size:
+        if not size or not steps:
             return h, c, act
+        # The inputs' projection of every step in one product (xw), the recurrent product per step.
+        xw = ctx.empty((steps, batch, four), dtype, op)
+        if depth:
+            matmul_into(x, w[:depth], xw, False, False, 1, 0, 0, steps * batch, four, depth, use_cublas)
+        else:
+            fill(xw, 0)
+        wh = w[depth:]
         gates = ctx.empty((batch, four), dtype, op)
         flat_xw, flat_h, flat_c, flat_act = xw.reshape(-1), h.reshape(-1), c.reshape(-1), act.reshape(-1)
         h_prev, c_prev = h0.reshape(-1), c0.reshape(-1)
         blocks, threads = launch_size(size)
         for t in range(steps):
-            if units:
-                matmul_into(h_prev, wh, gates, False, False, 1, 0, 0, batch, four, units, use_cublas)
+            matmul_into(h_prev, wh, gates, False, False, 1, 0, 0, batch, four, units, use_cublas)
             new_h, new_c = flat_h[t * size:(t + 1) * size], flat_c[t * size:(t + 1) * size]
             _step[blocks, threads](gates.reshape(-1), flat_xw[4 * t * size:4 * (t + 1) * size], bias, c_prev,
                                    forget_bias, new_c, new_h, flat_act[4 * t * size:4 * (t + 1) * size], units, one)
@@ -104,32 +111,38 @@ def block_lstm_recurrence_grad(op, ctx):
     one = dtype.type(1)
     use_cublas = _cupy() is not None
 
-    def run(h0, c0, wh, h, c, act, d_h, d_c):
+    def run(x, h0, c0, w, h, c, act, d_h, d_c):
         steps, batch, units = tuple(c.shape)
+        depth = x.shape[2]
         four, size = 4 * units, batch * units
-        d_xw = ctx.empty((steps, batch, four), dtype, op)
+        d_z = ctx.empty((steps, batch, four), dtype, op)
         carry_h, carry_c = fill(ctx.empty((batch, units), dtype, op), 0), fill(ctx.empty((batch, units), dtype, op), 0)
-        d_wh, d_bias = fill(ctx.empty((units, four), dtype, op), 0), fill(ctx.empty((four,), dtype, op), 0)
+        d_w, d_bias = fill(ctx.empty((depth + units, four), dtype, op), 0), fill(ctx.empty((four,), dtype, op), 0)
         if not size or not steps:
-            return d_xw, carry_h, carry_c, d_wh, d_bias
-        flat_c, flat_act, flat_dh, flat_dc, flat_dxw = (a.reshape(-1) for a in (c, act, d_h, d_c, d_xw))
+            return d_z, carry_h, carry_c, d_w, d_bias
+        wh = w[depth:]
+        flat_c, flat_act, flat_dh, flat_dc, flat_dz = (a.reshape(-1) for a in (c, act, d_h, d_c, d_z))
         blocks, threads = launch_size(size)
         for t in range(steps - 1, -1, -1):
             c_prev = flat_c[(t - 1) * size:t * size] if t else c0.reshape(-1)
-            d_gates = flat_dxw[4 * t * size:4 * (t + 1) * size]
+            d_gates = flat_dz[4 * t * size:4 * (t + 1) * size]
             _step_grad[blocks, threads](c_prev, flat_c[t * size:(t + 1) * size], flat_act[4 * t * size:4 * (t + 1) * size],
                                         flat_dc[t * size:(t + 1) * size], flat_dh[t * size:(t + 1) * size],
                                         carry_h.reshape(-1), carry_c.reshape(-1), d_gates, units, one)
             matmul_into(d_gates, wh, carry_h, False, True, 1, 0, 0, batch, units, four, use_cublas)
-        # Step t's gates read h_{t-1}: the recurrent kernel's gradient is [h0, h[:-1]]^T d_xw over all rows.
+        # Step t's gates read [x_t, h_{t-1}]: the kernel's gradient is x^T d_z over all rows for its input rows
+        # and [h0, h[:-1]]^T d_z for its recurrent rows.
+        rows = steps * batch
+        if depth:
+            matmul_into(x, d_z, d_w[:depth], True, False, 1, 0, 0, depth, four, rows, use_cublas)
         h_prev = ctx.empty((steps, batch, units), dtype, op)
         flat_prev = h_prev.reshape(-1)
         flat_prev[:size].copy_to_device(h0.reshape(-1))
         if steps > 1:
             flat_prev[size:].copy_to_device(h.reshape(-1)[:(steps - 1) * size])
-        matmul_into(h_prev, d_xw, d_wh, True, False, 1, 0, 0, units, four, steps * batch, use_cublas)
+        matmul_into(h_prev, d_z, d_w[depth:], True, False, 1, 0, 0, units, four, rows, use_cublas)
         col_blocks, col_threads = launch_size(four)
-        _column_sums[col_blocks, col_threads](flat_dxw, steps * batch, four, d_bias)
-        return d_xw, carry_h, carry_c, d_wh, d_bias
+        _column_sums[col_blocks, col_threads](flat_dz, rows, four, d_bias)
+        return d_z, carry_h, carry_c, d_w, d_bias
 
     return run
