@@ -380,10 +380,11 @@ def _lstm_sequence(cell, inputs, state, num_units, forget_bias, state_is_tuple):
         if not (_fused_update_applies(cell._activation, forget_bias, c0) and c0.dtype == h0.dtype == first.dtype
                 and cell._kernel.dtype.base_dtype == first.dtype):
             return None
-        h, c = lstm_block_recurrence(array_ops.stack(inputs), h0, c0, cell._kernel, cell._bias, forget_bias=forget_bias)
-        outputs = array_ops.unstack(h, num=len(inputs))
-        new_c = c[-1]
-        new_state = LSTMStateTuple(new_c, outputs[-1]) if state_is_tuple else layout_ops.concat([new_c, outputs[-1]], 1)
+        h, _ = lstm_block_recurrence(array_ops.stack(inputs), h0, c0, cell._kernel, cell._bias, forget_bias=forget_bias)
+        last_h, last_c = h.op.outputs[3:5]
+        # The last output is the final h itself: a model reading only it (or the state) needs no gradient for h.
+        outputs = array_ops.unstack(h, num=len(inputs))[:-1] + [last_h]
+        new_state = LSTMStateTuple(last_c, last_h) if state_is_tuple else layout_ops.concat([last_c, last_h], 1)
     return outputs, new_state
 
 

@@ -59,7 +59,7 @@ def block_lstm_recurrence(ctx, op):
             raise ctx.error(f"BlockLSTMRecurrence '{op.name}' has no time steps to export", op)
         return ctx.node("Concat", [ctx.node("Unsqueeze", [v, ctx.int64([0])]) for v in values], axis=0)
 
-    return [stacked(hs), stacked(cs), Lazy(lambda: stacked([ctx.node("Concat", a, axis=1) for a in acts]))]
+    return [stacked(hs), stacked(cs), Lazy(lambda: stacked([ctx.node("Concat", a, axis=1) for a in acts])), h, c]
 
 
 @register("GRUBlockCellGates")

@@ -8,8 +8,12 @@ runs, for t = 0 .. T-1,
     c_t = c_{t-1} * sigmoid(z_f + forget_bias) + sigmoid(z_i) * tanh(z_j)
     h_t = tanh(c_t) * sigmoid(z_o)
 
-and returns ``h``, ``c`` (``[T, B, H]``) and the gate activations the gradient reads: TF1's
-``BlockLSTM`` (``LSTMBlockFusedCell``) without peepholes or cell clipping. The gradient op,
+and returns ``h``, ``c`` (``[T, B, H]``), the gate activations the gradient reads and the final
+state ``h_T``, ``c_T`` (``h0``, ``c0`` for no steps): TF1's ``BlockLSTM`` (``LSTMBlockFusedCell``)
+without peepholes or cell clipping. A model that reads only the final state (a sequence
+classifier) then has no gradient for the ``[T, B, H]`` outputs: the gradient op takes each of
+``d_h``, ``d_c`` as ``[T, B, H]`` or as one scalar for every step (zero when absent), so no
+megabytes of zeros are written for it. The gradient op,
 ``BlockLSTMRecurrenceGrad`` (TF1's ``BlockLSTMGrad``), walks the steps backwards and returns the
 gradient of every step's gate pre-activations (``d_z``, ``[T, B, 4H]``), of the initial state, of
 ``w`` (``[x_t, h_{t-1}]^T d_z`` summed over the steps: one product for the input rows, one for the
@@ -75,11 +79,12 @@ def _infer(op):
     steps, batch, _, units = _dims(op)
     four = 4 * units if units is not None else None
     dtype = op.inputs[0].dtype
-    return [((steps, batch, units), dtype), ((steps, batch, units), dtype), ((steps, batch, four), dtype)]
+    return [((steps, batch, units), dtype), ((steps, batch, units), dtype), ((steps, batch, four), dtype),
+            ((batch, units), dtype), ((batch, units), dtype)]
 
 
 def recurrence_reference(x, h0, c0, w, bias, forget_bias):
-    """NumPy: (h, c, activations), each stacked over the time steps."""
+    """NumPy: (h, c, activations), each stacked over the time steps, and the final (h, c)."""
     hs, cs, acts = [], [], []
     h, c = h0, c0
     depth = x.shape[2]
@@ -90,15 +95,17 @@ def recurrence_reference(x, h0, c0, w, bias, forget_bias):
         acts.append(act)
     units, dtype = h0.shape[1], x.dtype
     if not hs:
-        return (np.zeros((0, *h0.shape), dtype),) * 2 + (np.zeros((0, h0.shape[0], 4 * units), dtype),)
-    return np.stack(hs), np.stack(cs), np.stack(acts)
+        return (np.zeros((0, *h0.shape), dtype),) * 2 + (np.zeros((0, h0.shape[0], 4 * units), dtype), h0, c0)
+    return np.stack(hs), np.stack(cs), np.stack(acts), h, c
 
 
-def recurrence_grad_reference(x, h0, c0, w, h, c, act, d_h, d_c):
+def recurrence_grad_reference(x, h0, c0, w, h, c, act, d_h, d_c, d_h_last, d_c_last):
     """NumPy: (d_z [T, B, 4H], d_h0, d_c0, d_w, d_bias) by walking the steps backwards."""
     steps, depth = c.shape[0], x.shape[2]
+    d_h, d_c = np.broadcast_to(d_h, c.shape), np.broadcast_to(d_c, c.shape)
     d_z = np.zeros(act.shape, act.dtype)
-    carry_h, carry_c = np.zeros_like(c0), np.zeros_like(c0)
+    carry_h = np.broadcast_to(d_h_last, c0.shape).astype(c0.dtype)  # the final state's gradient
+    carry_c = np.broadcast_to(d_c_last, c0.shape).astype(c0.dtype)
     for t in reversed(range(steps)):
         c_prev = c[t - 1] if t else c0
         d_z[t], carry_c = update_grad_reference(c_prev, c[t], act[t], d_c[t] + carry_c, d_h[t] + carry_h)
@@ -109,7 +116,7 @@ def recurrence_grad_reference(x, h0, c0, w, h, c, act, d_h, d_c):
     return d_z, carry_h.astype(c0.dtype), carry_c.astype(c0.dtype), d_w, d_z.sum((0, 1), dtype=w.dtype)
 
 
-def _grad(op, d_h, d_c, d_act):
+def _grad(op, d_h, d_c, d_act, d_h_last, d_c_last):
     from graphdl.ops import array_ops, indexing_ops, matmul_ops
 
     users = [u for u in op.outputs[2].consumers() if u.type not in ("BlockLSTMRecurrenceGrad", "ZerosLike")]
@@ -117,10 +124,14 @@ def _grad(op, d_h, d_c, d_act):
         raise LookupError(f"'{op.name}': the gate activations output of BlockLSTMRecurrence is internal to its "
                           "gradient and cannot be differentiated")
     x, h0, c0, w, _ = op.inputs
-    h, c, act = op.outputs
-    d_h = d_h if d_h is not None else array_ops.zeros_like(h)
-    d_c = d_c if d_c is not None else array_ops.zeros_like(c)
-    d_z, d_h0, d_c0, d_w, d_bias = make_op("BlockLSTMRecurrenceGrad", [x, h0, c0, w, h, c, act, d_h, d_c]).outputs
+    h, c, act = op.outputs[:3]
+    # gradients() fills an output without a gradient with zeros_like(output); the op takes a scalar zero for
+    # it instead (left unused, that ZerosLike is pruned): nothing [T, B, H]-sized is written for it.
+    zero = array_ops.zeros([], x.dtype)
+    d_h, d_c, d_h_last, d_c_last = (zero if g is None or g.op.type == "ZerosLike" else g
+                                    for g in (d_h, d_c, d_h_last, d_c_last))
+    d_z, d_h0, d_c0, d_w, d_bias = make_op("BlockLSTMRecurrenceGrad",
+                                           [x, h0, c0, w, h, c, act, d_h, d_c, d_h_last, d_c_last]).outputs
     # The inputs' gradient d_z @ w[:I]^T, as graph ops: pruned away when nothing needs it.
     input_kernel = indexing_ops.slice(w, [0, 0], array_ops.stack([_width(x, 2), -1]))
     d_x = matmul_ops.matmul(array_ops.reshape(d_z, array_ops.stack([-1, _width(w, 1)])), input_kernel,
@@ -139,14 +150,16 @@ def _width(tensor, axis):
 
 
 def _infer_grad(op):
-    names = ("x", "h0", "c0", "w", "h", "c", "act", "d_h", "d_c")
+    names = ("x", "h0", "c0", "w", "h", "c", "act", "d_h", "d_c", "d_h_last", "d_c_last")
     _same_float_dtype(op, op.inputs, names)
     shapes = dict(zip(names, (t.shape.as_tuple() for t in op.inputs)))
     for what in names:
-        want = 2 if what in ("h0", "c0", "w") else 3
+        want = {"h0": (2,), "c0": (2,), "w": (2,), "d_h": (0, 3), "d_c": (0, 3), "d_h_last": (0, 2),
+                "d_c_last": (0, 2)}.get(what, (3,))
         shape = shapes[what]
-        if shape is not None and len(shape) != want:
-            raise ValueError(f"{op.type} '{op.name}': {what} must have rank {want}, got shape {list(shape)}")
+        if shape is not None and len(shape) not in want:
+            raise ValueError(f"{op.type} '{op.name}': {what} must have rank {' or '.join(map(str, want))}, "
+                             f"got shape {list(shape)}")
     c0, c, w = shapes["c0"], shapes["c"], shapes["w"]
     steps = c[0] if c else None
     batch = c0[0] if c0 else None
@@ -172,7 +185,8 @@ define_op(
 
 
 def lstm_block_recurrence(x, h0, c0, w, bias, forget_bias=1.0, name=None):
-    """An LSTM layer over a whole sequence: ``(h, c)``, each ``[T, B, H]``.
+    """An LSTM layer over a whole sequence: ``(h, c)``, each ``[T, B, H]`` (the op's outputs 3 and 4 are
+    the final ``h`` and ``c``).
 
     ``x`` is ``[T, B, I]`` (time-major inputs), ``h0``/``c0`` the initial state ``[B, H]``, ``w`` the
     cell's kernel ``[I + H, 4H]`` (input rows first, as ``BasicLSTMCell``/``LSTMBlockFusedCell`` keep

@@ -36,6 +36,17 @@ def last_state(xw, h0, c0, wh, bias):
     return [h[-1], c[-1]]
 
 
+def final_state(x, h0, c0, w, bias):
+    """The op's own final-state outputs: their gradients enter the last step, every other step's are absent."""
+    h, _ = lstm_block_recurrence(x, h0, c0, w, bias, forget_bias=0.5)
+    return list(h.op.outputs[3:5])
+
+
+def outputs_and_final_c(x, h0, c0, w, bias):
+    h, _ = lstm_block_recurrence(x, h0, c0, w, bias)
+    return [h, h.op.outputs[4]]
+
+
 CASES = [
     OpCase("lstm_block_recurrence", lambda *a: list(lstm_block_recurrence(*a)), inputs(3, 2, 2), np_recurrence),
     OpCase("lstm_block_recurrence_forget_bias", lambda *a: list(lstm_block_recurrence(*a, forget_bias=0.25)),
@@ -44,6 +55,10 @@ CASES = [
            np_recurrence),
     OpCase("lstm_block_recurrence_no_inputs", lambda *a: list(lstm_block_recurrence(*a)),
            inputs(3, 2, 2, depth=0, seed=13), np_recurrence),
+    OpCase("lstm_block_recurrence_final_state", final_state, inputs(3, 2, 2, seed=17),
+           lambda *a: [r[-1] for r in np_recurrence(*a, forget_bias=0.5)]),
+    OpCase("lstm_block_recurrence_outputs_and_final_c", outputs_and_final_c, inputs(4, 2, 3, seed=19),
+           lambda *a: [np_recurrence(*a)[0], np_recurrence(*a)[1][-1]]),
     OpCase("lstm_block_recurrence_last_state", last_state, inputs(3, 2, 2, seed=11),
            lambda *a: [r[-1] for r in np_recurrence(*a, forget_bias=0.0)]),
 ]
@@ -153,3 +168,18 @@ def test_a_large_layer_split_across_kernel_threads_matches_the_reference(monkeyp
                 results[backend] = sess.run([h, c, grads], dict(zip(tensors, values)))
     for got, want in zip(tf.nest.flatten(results["numba"]), tf.nest.flatten(results["reference"])):
         np.testing.assert_allclose(got, want, rtol=2e-4, atol=2e-4)
+
+
+def test_a_classifier_on_the_last_output_writes_no_zero_gradients_for_the_sequence():
+    """Only outputs[-1] is used: the recurrence's gradient gets scalar zeros for h and c, not [T, B, H] arrays."""
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf.placeholder(tf.float32, [4, 6, 3])
+        outputs, state = tf.nn.static_rnn(tf.nn.rnn_cell.BasicLSTMCell(5), tf.unstack(x, axis=1), dtype=tf.float32)
+        assert outputs[-1] is state.h
+        loss = tf.reduce_sum(tf.layers.dense(outputs[-1], 2))
+        tf.gradients(loss, tf.trainable_variables())
+        grad_op = next(op for op in graph.get_operations() if op.type == "BlockLSTMRecurrenceGrad")
+        d_h, d_c, d_h_last = grad_op.inputs[7:10]
+        assert d_h.shape.as_list() == [] and d_c.shape.as_list() == []
+        assert d_h_last.shape.as_list() == [4, 5]

@@ -58,6 +58,33 @@ def _column_sums(flat, rows, cols, out):
         out[j] = total
 
 
+@cuda.jit
+def _broadcast_scalar(value, out):
+    for idx in range(cuda.grid(1), out.shape[0], cuda.gridsize(1)):
+        out[idx] = value[0]
+
+
+def _as_state(ctx, op, value, shape, dtype):
+    """A fresh ``shape`` device array holding ``value`` ([B, H], or a scalar repeated)."""
+    out = ctx.empty(shape, dtype, op)
+    if value.ndim == 0:
+        if out.size:
+            blocks, threads = launch_size(out.size)
+            _broadcast_scalar[blocks, threads](value.reshape(1), out.reshape(-1))
+    elif tuple(value.shape) == tuple(shape):
+        out.copy_to_device(value)
+    else:
+        raise errors.InvalidArgumentError(None, op, f"{op.type} '{op.name}': a final-state gradient of shape "
+                                          f"{list(value.shape)} for a state of shape {list(shape)}")
+    return out
+
+
+def _copy(ctx, op, value):
+    out = ctx.empty(tuple(value.shape), value.dtype, op)
+    out.copy_to_device(value)
+    return out
+
+
 def _dims(op, x, h0, c0, w, bias):
     if x.ndim == 3 and h0.ndim == 2:
         steps, batch, depth = x.shape
@@ -82,7 +109,7 @@ def block_lstm_recurrence(op, ctx):
         h, c = ctx.empty((steps, batch, units), dtype, op), ctx.empty((steps, batch, units), dtype, op)
         act = ctx.empty((steps, batch, four), dtype, op)
         if not size or not steps:
-            return h, c, act
+            return h, c, act, _copy(ctx, op, h0), _copy(ctx, op, c0)
         # The inputs' projection of every step in one product (xw), the recurrent product per step.
         xw = ctx.empty((steps, batch, four), dtype, op)
         if depth:
@@ -100,7 +127,7 @@ def block_lstm_recurrence(op, ctx):
             _step[blocks, threads](gates.reshape(-1), flat_xw[4 * t * size:4 * (t + 1) * size], bias, c_prev,
                                    forget_bias, new_c, new_h, flat_act[4 * t * size:4 * (t + 1) * size], units, one)
             h_prev, c_prev = new_h, new_c
-        return h, c, act
+        return h, c, act, h[steps - 1], c[steps - 1]
 
     return run
 
@@ -111,23 +138,30 @@ def block_lstm_recurrence_grad(op, ctx):
     one = dtype.type(1)
     use_cublas = _cupy() is not None
 
-    def run(x, h0, c0, w, h, c, act, d_h, d_c):
+    def run(x, h0, c0, w, h, c, act, d_h, d_c, d_h_last, d_c_last):
         steps, batch, units = tuple(c.shape)
         depth = x.shape[2]
         four, size = 4 * units, batch * units
         d_z = ctx.empty((steps, batch, four), dtype, op)
-        carry_h, carry_c = fill(ctx.empty((batch, units), dtype, op), 0), fill(ctx.empty((batch, units), dtype, op), 0)
+        # The final state's gradient flows into the last step (a scalar: that value for every element).
+        carry_h = _as_state(ctx, op, d_h_last, (batch, units), dtype)
+        carry_c = _as_state(ctx, op, d_c_last, (batch, units), dtype)
         d_w, d_bias = fill(ctx.empty((depth + units, four), dtype, op), 0), fill(ctx.empty((four,), dtype, op), 0)
         if not size or not steps:
             return d_z, carry_h, carry_c, d_w, d_bias
         wh = w[depth:]
-        flat_c, flat_act, flat_dh, flat_dc, flat_dz = (a.reshape(-1) for a in (c, act, d_h, d_c, d_z))
+        # A scalar output gradient (zero where the output has none) is one [B, H] block for every step.
+        flat_dh = _as_state(ctx, op, d_h, (batch, units), dtype).reshape(-1) if d_h.ndim == 0 else d_h.reshape(-1)
+        flat_dc = _as_state(ctx, op, d_c, (batch, units), dtype).reshape(-1) if d_c.ndim == 0 else d_c.reshape(-1)
+        every_h, every_c = d_h.ndim != 0, d_c.ndim != 0
+        flat_c, flat_act, flat_dz = (a.reshape(-1) for a in (c, act, d_z))
         blocks, threads = launch_size(size)
         for t in range(steps - 1, -1, -1):
             c_prev = flat_c[(t - 1) * size:t * size] if t else c0.reshape(-1)
             d_gates = flat_dz[4 * t * size:4 * (t + 1) * size]
+            th, tc = (t if every_h else 0), (t if every_c else 0)
             _step_grad[blocks, threads](c_prev, flat_c[t * size:(t + 1) * size], flat_act[4 * t * size:4 * (t + 1) * size],
-                                        flat_dc[t * size:(t + 1) * size], flat_dh[t * size:(t + 1) * size],
+                                        flat_dc[tc * size:(tc + 1) * size], flat_dh[th * size:(th + 1) * size],
                                         carry_h.reshape(-1), carry_c.reshape(-1), d_gates, units, one)
             matmul_into(d_gates, wh, carry_h, False, True, 1, 0, 0, batch, units, four, use_cublas)
         # Step t's gates read [x_t, h_{t-1}]: the kernel's gradient is x^T d_z over all rows for its input rows
