@@ -15,8 +15,8 @@ fexp       Cody-Waite reduction +        <= 3e-7 relative on [-87, 88]; the inpu
                                          1.2e-38 (the smallest normal), not 0
 flog       exponent/mantissa split +     <= 3e-7 relative for x in [1e-30, 1e30];
            degree-8 polynomial (Cephes)  log(0) = -inf, log(x < 0) = nan
-ftanh      1 - 2/(exp(2x)+1),            <= 5e-7 absolute; <= 2e-6 relative near 0
-           Taylor series below 1/16
+ftanh      rational function on [-9, 9]  <= 5e-7 absolute; <= 5e-7 relative near 0
+           (Eigen's float tanh)
 fsigmoid   1/(1+exp(-x))                 <= 3e-7 absolute
 ferf       Abramowitz-Stegun 7.1.26      <= 6e-7 absolute
            with fexp
@@ -99,11 +99,19 @@ def flog(x):
 @njit(inline="always", fastmath=True, cache=True)
 def ftanh(x):
     """tanh(x) for float32 x, vectorizable."""
-    a = abs(x)
-    small = x * (_F(1.0) - x * x * (_F(1.0 / 3.0) - x * x * _F(2.0 / 15.0)))
-    large = _F(1.0) - _F(2.0) / (fexp(_F(2.0) * a) + _F(1.0))
-    large = large if x >= _F(0.0) else -large
-    return small if a < _F(0.0625) else large
+    # Eigen's float tanh: an odd degree-13 / even degree-6 rational function on [-9, 9] (tanh(9) rounds to 1).
+    c = min(max(x, _F(-9.0)), _F(9.0))
+    c2 = c * c
+    p = c2 * _F(-2.76076847742355e-16) + _F(2.00018790482477e-13)
+    p = c2 * p + _F(-8.60467152213735e-11)
+    p = c2 * p + _F(5.12229709037114e-08)
+    p = c2 * p + _F(1.48572235717979e-05)
+    p = c2 * p + _F(6.37261928875436e-04)
+    p = c2 * p + _F(4.89352455891786e-03)
+    q = c2 * _F(1.19825839466702e-06) + _F(1.18534705686654e-04)
+    q = c2 * q + _F(2.26843463243900e-03)
+    q = c2 * q + _F(4.89352518554385e-03)
+    return c * p / q if x == x else x
 
 
 @njit(inline="always", fastmath=True, cache=True)

@@ -32,7 +32,7 @@ def _grid(low, high, n=200_001):
     [
         (fexp, np.exp, -87.0, 88.0, 0.0, 3e-7),
         (ftanh, np.tanh, -20.0, 20.0, 5e-7, 0.0),
-        (ftanh, np.tanh, -0.1, 0.1, 0.0, 2e-6),
+        (ftanh, np.tanh, -0.1, 0.1, 0.0, 5e-7),
         (fsigmoid, lambda v: 1.0 / (1.0 + np.exp(-v)), -30.0, 30.0, 3e-7, 0.0),
         (ferf, np.vectorize(math.erf), -6.0, 6.0, 6e-7, 0.0),
         (fsoftplus, lambda v: np.logaddexp(0.0, v), -30.0, 30.0, 1e-6, 0.0),
