@@ -219,8 +219,10 @@ def dynamic_rnn(cell, inputs, sequence_length=None, initial_state=None, dtype=No
 
     Returns ``(outputs, final_state)``: outputs [batch, time, output_size] (or time-major), zero
     past each sequence's ``sequence_length``, and the state at each sequence's length. Variables
-    are those of TF1's ``dynamic_rnn`` (``rnn/<cell scope>/...``). A number of time steps known
-    when the graph is built is unrolled (same results, plainer graph); an unknown one runs a
+    are those of TF1's ``dynamic_rnn`` (``rnn/<cell scope>/...``). A plain LSTM cell without
+    ``sequence_length`` runs as one op for the whole sequence (``BlockLSTMRecurrence``, as TF1's
+    ``LSTMBlockFusedCell``), however many steps; otherwise a number of time steps known when the
+    graph is built is unrolled (same results, plainer graph) and an unknown one runs a
     ``while_loop`` over TensorArrays. ``parallel_iterations`` and ``swap_memory`` are ignored.
     """
     from graphdl.variable_scope import get_variable_scope, variable_scope
@@ -230,6 +232,10 @@ def dynamic_rnn(cell, inputs, sequence_length=None, initial_state=None, dtype=No
     array_ops, _, layout_ops, math_ops = _ops()
     with variable_scope(scope or "rnn"):
         flat_input = [convert_to_tensor(x) for x in nest.flatten(inputs)]
+        if sequence_length is None and not nest.is_sequence(inputs):
+            fused = _whole_sequence(cell, flat_input[0], initial_state, dtype, time_major)
+            if fused is not None:
+                return fused
         steps = _time_steps(flat_input, time_major)
         if steps is None:
             return _dynamic_rnn_loop(cell, inputs, flat_input, sequence_length, initial_state, dtype, time_major)
@@ -249,6 +255,28 @@ def dynamic_rnn(cell, inputs, sequence_length=None, initial_state=None, dtype=No
         axis = 0 if time_major else 1
         flat_outputs = [array_ops.stack(list(step), axis=axis) for step in zip(*[nest.flatten(o) for o in outputs])]
         return nest.pack_sequence_as(outputs[0], flat_outputs), final_state
+
+
+def _whole_sequence(cell, inputs, initial_state, dtype, time_major):
+    """dynamic_rnn as the cell's op for a whole sequence (a plain LSTM: ``BlockLSTMRecurrence``), whether the
+    number of time steps is known when the graph is built or not; None for a cell without one."""
+    run_sequence = getattr(cell, "_run_sequence", None)
+    if run_sequence is None or inputs.shape.ndims != 3:
+        return None
+    array_ops, _, layout_ops, _ = _ops()
+    sequence = inputs if time_major else layout_ops.transpose(inputs, [1, 0, 2])
+    if initial_state is not None:
+        state = initial_state
+    else:
+        if not dtype:
+            raise ValueError("If there is no initial_state, you must give a dtype.")
+        batch = sequence.shape[1].value
+        state = cell.zero_state(batch if batch is not None else array_ops.shape(sequence)[1], dtype)
+    fused = run_sequence(sequence, state)
+    if fused is None:
+        return None
+    outputs, final_state = fused
+    return (outputs if time_major else layout_ops.transpose(outputs, [1, 0, 2])), final_state
 
 
 def _dynamic_rnn_loop(cell, inputs, flat_input, sequence_length, initial_state, dtype, time_major):

@@ -198,9 +198,11 @@ class RNNCell:
             yield
 
     def _run_sequence(self, inputs, state):
-        """``(outputs, final_state)`` of the whole list ``inputs`` in one fused op, or None to step one by one.
+        """``(outputs, final_state)`` of a whole sequence in one fused op, or None to step one by one.
 
-        ``static_rnn`` asks first; cells whose update has a sequence op (a plain LSTM) override this.
+        ``inputs`` is a list of steps (``static_rnn``, outputs a list) or one time-major tensor
+        (``dynamic_rnn``, outputs one tensor). Both ask first; cells whose update has a sequence op (a plain
+        LSTM) override this.
         """
         del inputs, state
 
@@ -363,16 +365,28 @@ def _fused_update_applies(activation, forget_bias, c_prev) -> bool:
 
 
 def _lstm_sequence(cell, inputs, state, num_units, forget_bias, state_is_tuple):
-    """``(outputs, final_state)`` of a plain LSTM cell over the list ``inputs`` as one BlockLSTMRecurrence (TF1's
-    ``LSTMBlockFusedCell``), or None when the inputs or state do not allow it."""
+    """``(outputs, final_state)`` of a plain LSTM cell over a whole sequence as one BlockLSTMRecurrence (TF1's
+    ``LSTMBlockFusedCell``), or None when the inputs or state do not allow it. ``inputs`` is a list of
+    ``[batch, depth]`` steps (``static_rnn``; the outputs are a list) or one time-major ``[time, batch, depth]``
+    tensor (``dynamic_rnn``; the outputs are one ``[time, batch, units]`` tensor)."""
     array_ops, _, _, layout_ops, _, _, _ = _ops()
-    if any(nest.is_sequence(x) for x in inputs):
+    stepped = isinstance(inputs, (list, tuple))
+    if nest.is_sequence(inputs) and not stepped or stepped and (
+            not inputs or any(nest.is_sequence(x) for x in inputs)):
         return None
-    inputs = [convert_to_tensor(x) for x in inputs]
-    first = inputs[0]
-    depth = first.shape[-1].value if first.shape.ndims == 2 else None
-    if depth is None or not first.dtype.is_floating or any(
-            x.dtype != first.dtype or x.shape.ndims != 2 or x.shape[-1].value != depth for x in inputs):
+    if stepped:
+        inputs = [convert_to_tensor(x) for x in inputs]
+        first = inputs[0]
+        depth = first.shape[-1].value if first.shape.ndims == 2 else None
+        if depth is None or any(x.dtype != first.dtype or x.shape.ndims != 2 or x.shape[-1].value != depth
+                                for x in inputs):
+            return None
+    else:
+        sequence = convert_to_tensor(inputs)
+        if sequence.shape.ndims != 3 or sequence.shape[2].value is None:
+            return None
+        first = sequence if cell.built else sequence[0]  # one step's shape builds the cell's variables
+    if not first.dtype.is_floating:
         return None
     name = type(cell).__name__
     with cell._built_scope(first):
@@ -380,11 +394,14 @@ def _lstm_sequence(cell, inputs, state, num_units, forget_bias, state_is_tuple):
         if not (_fused_update_applies(cell._activation, forget_bias, c0) and c0.dtype == h0.dtype == first.dtype
                 and cell._kernel.dtype.base_dtype == first.dtype):
             return None
-        h, _ = lstm_block_recurrence(array_ops.stack(inputs), h0, c0, cell._kernel, cell._bias, forget_bias=forget_bias)
+        x = array_ops.stack(inputs) if stepped else sequence
+        h, _ = lstm_block_recurrence(x, h0, c0, cell._kernel, cell._bias, forget_bias=forget_bias)
         last_h, last_c = h.op.outputs[3:5]
+        new_state = LSTMStateTuple(last_c, last_h) if state_is_tuple else layout_ops.concat([last_c, last_h], 1)
+        if not stepped:
+            return h, new_state
         # The last output is the final h itself: a model reading only it (or the state) needs no gradient for h.
         outputs = array_ops.unstack(h, num=len(inputs))[:-1] + [last_h]
-        new_state = LSTMStateTuple(last_c, last_h) if state_is_tuple else layout_ops.concat([last_c, last_h], 1)
     return outputs, new_state
 
 

@@ -13,6 +13,7 @@ library, ``gemm_address`` returns 0 and kernels keep their NumPy path.
 from __future__ import annotations
 
 import ctypes
+import os
 
 import numpy as np
 from llvmlite import ir
@@ -25,11 +26,13 @@ _addresses: dict = {}
 
 
 def _openblas_paths():
-    """The files of the OpenBLAS libraries loaded in this process (NumPy's first)."""
+    """The files of the OpenBLAS libraries loaded in this process, NumPy's first (SciPy may have loaded its own)."""
     from threadpoolctl import ThreadpoolController
 
     np.ones((2, 2)) @ np.ones((2, 2))  # make sure NumPy's BLAS is loaded
-    return [c.filepath for c in ThreadpoolController().lib_controllers if c.internal_api == "openblas"]
+    paths = [c.filepath for c in ThreadpoolController().lib_controllers if c.internal_api == "openblas"]
+    numpy_dir = os.path.dirname(os.path.dirname(np.__file__))
+    return sorted(paths, key=lambda path: not (path.startswith(numpy_dir) and "numpy" in path))
 
 
 def gemm_address(dtype) -> int:
@@ -37,14 +40,14 @@ def gemm_address(dtype) -> int:
     dtype = np.dtype(dtype)
     if dtype not in _addresses:
         _addresses[dtype] = 0
-        for path in _openblas_paths()[:1] if dtype in _SYMBOLS else []:
+        for path in _openblas_paths() if dtype in _SYMBOLS else []:
             library = ctypes.CDLL(path)
             # Only the 64-bit-integer interface (the ``64_`` suffix): the intrinsic passes 64-bit integers.
             for name in (f"scipy_{_SYMBOLS[dtype]}64_", f"{_SYMBOLS[dtype]}64_"):
                 function = getattr(library, name, None)
                 if function is not None:
                     _addresses[dtype] = ctypes.cast(function, ctypes.c_void_p).value or 0
-                    break
+                    return _addresses[dtype]
     return _addresses[dtype]
 
 

@@ -36,13 +36,12 @@ def lstm_block_cell_update(ctx, op):
 
 @register("BlockLSTMRecurrence")
 def block_lstm_recurrence(ctx, op):
-    """The layer unrolled over its (static) number of steps: per step a MatMul of [x_t, h] and the cell's
-    elementwise form."""
+    """The layer unrolled over its number of steps, when static: per step a MatMul of [x_t, h] and the cell's
+    elementwise form; else ONNX's LSTM op."""
     x, h0, c0, w, bias = op.inputs
     steps = x.shape.as_tuple()[0] if x.shape.ndims else None
     if steps is None:
-        raise ctx.error(f"BlockLSTMRecurrence '{op.name}': the number of time steps (dim 0 of x, shape {x.shape}) "
-                        "must be known to export it; give the inputs a static time dimension", op)
+        return _onnx_lstm(ctx, op)
     units, dtype = _units(h0), x.dtype.np
     h, c, w_value, bias_value, x_value = ctx.get(h0), ctx.get(c0), ctx.get(w), ctx.get(bias), ctx.get(x)
     hs, cs, acts = [], [], []
@@ -60,6 +59,47 @@ def block_lstm_recurrence(ctx, op):
         return ctx.node("Concat", [ctx.node("Unsqueeze", [v, ctx.int64([0])]) for v in values], axis=0)
 
     return [stacked(hs), stacked(cs), Lazy(lambda: stacked([ctx.node("Concat", a, axis=1) for a in acts])), h, c]
+
+
+def _onnx_lstm(ctx, op):
+    """ONNX's LSTM op over any number of steps: the kernel's gate blocks reordered from TF1's (i, j, f, o) to
+    ONNX's (i, o, f, c), transposed, forget_bias folded into the f bias. It yields every step's h and the final
+    state, not every step's c: a graph reading those needs a static number of steps."""
+    x, h0, c0, w, bias = op.inputs
+    depth = x.shape.as_tuple()[2] if x.shape.ndims == 3 else None
+    units = _units(h0)
+    if depth is None or units is None:
+        raise ctx.error(f"BlockLSTMRecurrence '{op.name}': exporting it needs a static input depth and number of "
+                        f"units (x {x.shape}, h0 {h0.shape})", op)
+    dtype = x.dtype.np
+    kernel = ctx.get(w)
+
+    def onnx_gates(value, axis):
+        i, j, f, o = split_equal(ctx, value, axis, 4, 4 * units)
+        return ctx.node("Concat", [i, o, f, j], axis=axis)
+
+    def rows(start, stop):  # [1, 4H, rows] from kernel rows [start, stop)
+        block = ctx.node("Slice", [kernel, ctx.int64([start]), ctx.int64([stop]), ctx.int64([0])])
+        return ctx.node("Unsqueeze", [ctx.node("Transpose", [onnx_gates(block, 1)], perm=[1, 0]), ctx.int64([0])])
+
+    i, j, f, o = split_equal(ctx, ctx.get(bias), 0, 4, 4 * units)
+    f = ctx.node("Add", [f, ctx.const(np.asarray(op.attrs.get("forget_bias", 1.0), dtype))])
+    biases = ctx.node("Concat", [i, o, f, j, ctx.const(np.zeros(4 * units, dtype))], axis=0)
+    state = [ctx.node("Unsqueeze", [ctx.get(t), ctx.int64([0])]) for t in (h0, c0)]
+    every_h, last_h, last_c = ctx.node("LSTM", [ctx.get(x), rows(0, depth), rows(depth, depth + units),
+                                                ctx.node("Unsqueeze", [biases, ctx.int64([0])]), None, *state],
+                                       outputs=3, hidden_size=units)
+
+    def unavailable(what):
+        def build():
+            raise ctx.error(f"BlockLSTMRecurrence '{op.name}': {what} of every step is exported only for a static "
+                            f"number of time steps (x {x.shape}); read the final state instead", op)
+        return Lazy(build)
+
+    squeeze = ctx.int64([0])
+    return [ctx.node("Squeeze", [every_h, ctx.int64([1])]), unavailable("the cell state"),
+            unavailable("the gate activations"), ctx.node("Squeeze", [last_h, squeeze]),
+            ctx.node("Squeeze", [last_c, squeeze])]
 
 
 @register("GRUBlockCellGates")

@@ -127,6 +127,31 @@ def test_dynamic_rnn_gru_with_sequence_length_exports_as_loop(tmp_path, opset):
                 assert np.all(got[1][np.arange(time)[None, :] >= lv[:, None]] == 0)  # zero past each length
 
 
+@pytest.mark.parametrize("time_major", [False, True], ids=["batch_major", "time_major"])
+def test_dynamic_rnn_lstm_with_unknown_time_exports_as_onnx_lstm(tmp_path, time_major):
+    """A plain LSTM without sequence_length is one BlockLSTMRecurrence: with the number of steps unknown, ONNX's LSTM."""
+    graph = tf.Graph()
+    with graph.as_default():
+        tf.set_random_seed(5)
+        x = tf.placeholder(tf.float32, [None, None, 6], name="x")
+        cell = tf.nn.rnn_cell.BasicLSTMCell(7, forget_bias=0.5)
+        outputs, state = tf.nn.dynamic_rnn(cell, x, dtype=tf.float32, time_major=time_major)
+        logits = tf.layers.dense(state.h, 3, name="logits")
+        path = tmp_path / "lstm.onnx"
+        with tf.Session(graph=graph) as sess:
+            sess.run(tf.global_variables_initializer())
+            export(sess, {"x": x}, {"logits": logits, "outputs": outputs, "c": state.c}, path=path)
+            model = onnx.load(str(path))
+            onnx.checker.check_model(model, full_check=True)
+            assert "LSTM" in _op_types(model)
+            session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+            rng = np.random.default_rng(1)
+            for batch, time in ((1, 3), (4, 9)):
+                xv = rng.standard_normal((time, batch, 6) if time_major else (batch, time, 6)).astype(np.float32)
+                want = sess.run([logits, outputs, state.c], {x: xv})
+                _compare(session.run(None, {"x": xv}), want, f"lstm batch {batch} time {time}")
+
+
 def test_while_loop_maximum_iterations_and_cond_with_captures():
     graph = tf.Graph()
     with graph.as_default():

@@ -183,3 +183,44 @@ def test_a_classifier_on_the_last_output_writes_no_zero_gradients_for_the_sequen
         d_h, d_c, d_h_last = grad_op.inputs[7:10]
         assert d_h.shape.as_list() == [] and d_c.shape.as_list() == []
         assert d_h_last.shape.as_list() == [4, 5]
+
+
+class SteppedLSTMCell(tf.nn.rnn_cell.BasicLSTMCell):
+    """The same cell with its own ``call``: never fused, so dynamic_rnn steps it (unrolled or while_loop)."""
+
+    def call(self, inputs, state):
+        return super().call(inputs, state)
+
+
+def _dynamic_lstm(cell_class, known_steps, time_major, steps=5, batch=3, depth=4, units=6):
+    graph = tf.Graph()
+    with graph.as_default():
+        shape = [steps if known_steps else None, batch, depth] if time_major else \
+            [batch, steps if known_steps else None, depth]
+        x = tf.placeholder(tf.float32, shape)
+        cell = cell_class(units, forget_bias=0.5, name="basic_lstm_cell")
+        outputs, state = tf.nn.dynamic_rnn(cell, x, dtype=tf.float32,
+                                           time_major=time_major)
+        loss = tf.reduce_sum(outputs ** 2) + tf.reduce_sum(state.c * 0.5) + tf.reduce_sum(state.h)
+        variables = tf.trainable_variables()
+        grads = tf.gradients(loss, [*variables, x])
+        types = {op.type for op in graph.get_operations()}
+        value = randn(steps, batch, depth, seed=8) if time_major else randn(batch, steps, depth, seed=8)
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            for k, v in enumerate(variables):
+                sess.run(v.assign(randn(*v.shape.as_list(), seed=30 + k) * 0.5))
+            values = sess.run([outputs, state, grads], {x: value})
+    return values, [v.name for v in variables], types
+
+
+@pytest.mark.parametrize("known_steps", [True, False], ids=["static steps", "steps known at run time"])
+@pytest.mark.parametrize("time_major", [False, True], ids=["batch major", "time major"])
+def test_dynamic_rnn_runs_a_plain_lstm_as_one_recurrence_with_the_same_results(known_steps, time_major):
+    fused, names, types = _dynamic_lstm(tf.nn.rnn_cell.BasicLSTMCell, known_steps, time_major)
+    stepped, step_names, step_types = _dynamic_lstm(SteppedLSTMCell, known_steps, time_major)
+    assert "BlockLSTMRecurrence" in types and "BlockLSTMRecurrenceGrad" in types and "While" not in types
+    assert "BlockLSTMRecurrence" not in step_types
+    assert names == step_names == ["rnn/basic_lstm_cell/kernel:0", "rnn/basic_lstm_cell/bias:0"]
+    for got, want in zip(tf.nest.flatten(fused), tf.nest.flatten(stepped)):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
