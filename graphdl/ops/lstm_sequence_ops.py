@@ -111,8 +111,9 @@ def recurrence_grad_reference(x, h0, c0, w, h, c, act, d_h, d_c, d_h_last, d_c_l
         d_z[t], carry_c = update_grad_reference(c_prev, c[t], act[t], d_c[t] + carry_c, d_h[t] + carry_h)
         carry_h = d_z[t] @ w[depth:].T
     four = w.shape[1]
-    inputs = np.concatenate([x, np.concatenate([h0[None], h[:-1]])], axis=2).reshape(-1, w.shape[0])
-    d_w = (inputs.T @ d_z.reshape(-1, four)).astype(w.dtype)
+    h_prev = np.concatenate([h0[None], h[:-1]])[:steps]
+    inputs = np.concatenate([x, h_prev], axis=2).reshape(steps * x.shape[1], w.shape[0])
+    d_w = (inputs.T @ d_z.reshape(steps * x.shape[1], four)).astype(w.dtype)
     return d_z, carry_h.astype(c0.dtype), carry_c.astype(c0.dtype), d_w, d_z.sum((0, 1), dtype=w.dtype)
 
 
@@ -134,8 +135,8 @@ def _grad(op, d_h, d_c, d_act, d_h_last, d_c_last):
                                            [x, h0, c0, w, h, c, act, d_h, d_c, d_h_last, d_c_last]).outputs
     # The inputs' gradient d_z @ w[:I]^T, as graph ops: pruned away when nothing needs it.
     input_kernel = indexing_ops.slice(w, [0, 0], array_ops.stack([_width(x, 2), -1]))
-    d_x = matmul_ops.matmul(array_ops.reshape(d_z, array_ops.stack([-1, _width(w, 1)])), input_kernel,
-                            transpose_b=True)
+    rows = array_ops.stack([_width(x, 0) * _width(x, 1), _width(w, 1)])  # not -1: zero units would be ambiguous
+    d_x = matmul_ops.matmul(array_ops.reshape(d_z, rows), input_kernel, transpose_b=True)
     return [array_ops.reshape(d_x, array_ops.shape(x)), d_h0, d_c0, d_w, d_bias]
 
 

@@ -57,6 +57,7 @@ CASES = [
            inputs(3, 2, 2, depth=0, seed=13), np_recurrence),
     OpCase("lstm_block_recurrence_final_state", final_state, inputs(3, 2, 2, seed=17),
            lambda *a: [r[-1] for r in np_recurrence(*a, forget_bias=0.5)]),
+    OpCase("lstm_block_recurrence_no_steps", final_state, inputs(0, 2, 2, seed=21), lambda x, h0, c0, w, b: [h0, c0]),
     OpCase("lstm_block_recurrence_outputs_and_final_c", outputs_and_final_c, inputs(4, 2, 3, seed=19),
            lambda *a: [np_recurrence(*a)[0], np_recurrence(*a)[1][-1]]),
     OpCase("lstm_block_recurrence_last_state", last_state, inputs(3, 2, 2, seed=11),

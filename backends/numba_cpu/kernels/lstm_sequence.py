@@ -160,7 +160,7 @@ def block_lstm_recurrence_kernel(op, state):
         x, h0, c0, w, bias = (_c(a) for a in (x, h0, c0, w, bias))
         h, c = take((steps, batch, units), dtype), take((steps, batch, units), dtype)
         act, gates = take((steps, batch, four), dtype), take((batch, four), dtype)
-        blas_threads_for(batch * (depth + units) * four, x[0].nbytes + h0.nbytes + w.nbytes)
+        blas_threads_for(batch * (depth + units) * four, batch * depth * x.itemsize + h0.nbytes + w.nbytes)
         pieces = product_pieces(steps * batch * (depth + units) * four)
 
         def rows(start, stop):
@@ -247,7 +247,7 @@ def block_lstm_recurrence_grad_kernel(op, state):
         # A contiguous transpose: OpenBLAS multiplies by it ~1.35x faster than by the transposed view.
         wh_t = take((four, units), dtype)
         np.copyto(wh_t, w[depth:].T)
-        blas_threads_for(four * units * batch, act[0].nbytes + wh_t.nbytes)
+        blas_threads_for(four * units * batch, batch * four * act.itemsize + wh_t.nbytes)
         pieces = min(product_pieces(steps * four * units * batch), max(batch, 1))
         bias_parts = take((pieces, four), dtype)
         bias_parts.fill(0)
