@@ -53,12 +53,15 @@ def block_lstm_recurrence(ctx, op):
         cs.append(c)
         acts.append(gates_act)
 
-    def stacked(values):
-        if not values:
-            raise ctx.error(f"BlockLSTMRecurrence '{op.name}' has no time steps to export", op)
+    def stacked(values, step_like):
+        if not values:  # no steps: an empty [0, ...] slice shaped like one step (``step_like()``)
+            template = ctx.node("Unsqueeze", [step_like(), ctx.int64([0])])
+            return ctx.node("Slice", [template, ctx.int64([0]), ctx.int64([0]), ctx.int64([0])])
         return ctx.node("Concat", [ctx.node("Unsqueeze", [v, ctx.int64([0])]) for v in values], axis=0)
 
-    return [stacked(hs), stacked(cs), Lazy(lambda: stacked([ctx.node("Concat", a, axis=1) for a in acts])), h, c]
+    return [stacked(hs, lambda: h), stacked(cs, lambda: c),
+            Lazy(lambda: stacked([ctx.node("Concat", a, axis=1) for a in acts],
+                                 lambda: ctx.node("Concat", [h] * 4, axis=1))), h, c]
 
 
 def _onnx_lstm(ctx, op):
