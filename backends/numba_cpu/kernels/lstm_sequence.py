@@ -27,41 +27,18 @@ from graphdl.backends.numba_cpu.blas import NO_TRANS, gemm, gemm_address
 from graphdl.backends.numba_cpu.kernel_registry import buffer_pool, numpy_kernel, register_kernel
 from graphdl.backends.numba_cpu.kernels.matmul import split_matmul
 from graphdl.backends.numba_cpu.kernels.reductions import run_split, split_piece
-from graphdl.backends.numba_cpu.kernels.rnn import _FLAGS, _c, _Compiled, _sigmoid, _supported, _tanh
+from graphdl.backends.numba_cpu.kernels.rnn import _FLAGS, _c, _Compiled, _supported, _tanh, _update
 from graphdl.backends.numba_cpu.threads import blas_threads_for, prefer_products_on_kernel_pool, product_pieces
 from numba import njit
 
 from graphdl import errors
 
 
-# The unit math is written out here as in rnn.py's cell kernels: shared through inlined helper functions
-# returning tuples, LLVM no longer vectorized the loops (the cell update measured 104 us against 58 us).
-# Inlined into the step loops below (numba IR inlining): a call left in a loop compiled for forced 512-bit
+# The backward unit math is written out here as in rnn.py's cell gradient (it also carries d h and sums the
+# bias gradient): shared through inlined helper functions returning tuples, LLVM no longer vectorized the loops
+# (the cell update measured 104 us against 58 us). The forward step is rnn.py's cell update itself. Both are
+# inlined into the step loops below (numba IR inlining): a call left in a loop compiled for forced 512-bit
 # vectors makes LLVM print "loop not vectorized" remarks on stderr.
-@njit(inline="always", **_FLAGS)
-def _step(gates, bias, c_prev, forget_bias, new_c, new_h, act):
-    """One step's cell update from its gate pre-activations without the bias (``[x_t, h_{t-1}] @ w``)."""
-    rows, units = c_prev.shape
-    bi, bj, bf, bo = bias[:units], bias[units:2 * units], bias[2 * units:3 * units], bias[3 * units:]
-    for r in range(rows):
-        g, a = gates[r], act[r]
-        gi, gj, gf, go = g[:units], g[units:2 * units], g[2 * units:3 * units], g[3 * units:]
-        ai, aj, af, ao = a[:units], a[units:2 * units], a[2 * units:3 * units], a[3 * units:]
-        cp, nc, nh = c_prev[r], new_c[r], new_h[r]
-        for u in range(units):
-            i = _sigmoid(gi[u] + bi[u])
-            j = _tanh(gj[u] + bj[u])
-            f = _sigmoid(gf[u] + bf[u] + forget_bias)
-            o = _sigmoid(go[u] + bo[u])
-            c = cp[u] * f + i * j
-            nc[u] = c
-            nh[u] = _tanh(c) * o
-            ai[u] = i
-            aj[u] = j
-            af[u] = f
-            ao[u] = o
-
-
 @njit(inline="always", **_FLAGS)
 def _step_grad(c_prev, new_c, act, d_c, d_h, carry_h, carry_c, d_gates, d_bias):
     """Step gradient; ``carry_c`` holds d c_t on entry and d c_{t-1} on exit; adds the gate gradients'
@@ -97,7 +74,7 @@ def _step_grad(c_prev, new_c, act, d_c, d_h, carry_h, carry_c, d_gates, d_bias):
 @njit(**_FLAGS)
 def _forward_rows(gemm_at, x, h0, c0, w, bias, forget_bias, h, c, act, gates, start, stop):
     """Every step for batch rows [start, stop): ``gates = x_t @ w[:I] + h_{t-1} @ w[I:]`` through BLAS (no
-    ``[T, B, 4H]`` projection of all inputs goes through memory), then ``_step``."""
+    ``[T, B, 4H]`` projection of all inputs goes through memory), then the cell update (``rnn._update``)."""
     steps, depth, units = x.shape[0], x.shape[2], h0.shape[1]
     four = 4 * units
     one, zero = x.dtype.type(1), x.dtype.type(0)
@@ -112,7 +89,7 @@ def _forward_rows(gemm_at, x, h0, c0, w, bias, forget_bias, h, c, act, gates, st
                  zero, g, four)
         gemm(gemm_at, NO_TRANS, NO_TRANS, rows, four, units, one, h_prev, units, recurrent_kernel, four,
              one if depth else zero, g, four)
-        _step(g, bias, c_prev, forget_bias, c[t, start:stop], h[t, start:stop], act[t, start:stop])
+        _update(g, bias, c_prev, forget_bias, c[t, start:stop], h[t, start:stop], act[t, start:stop])
 
 
 @njit(**_FLAGS)
@@ -150,7 +127,7 @@ def block_lstm_recurrence_kernel(op, state):
     take = buffer_pool(state).take
     dtype = np.dtype(op.inputs[0].dtype.np)
     forget_bias = dtype.type(op.attrs["forget_bias"])
-    step, forward_rows, gemm_at = _Compiled(_step), _Compiled(_forward_rows), gemm_address(dtype)
+    step, forward_rows, gemm_at = _Compiled(_update), _Compiled(_forward_rows), gemm_address(dtype)
 
     def recurrence(x, h0, c0, w, bias):
         _check(op, x, h0, c0, w, bias)

@@ -49,7 +49,7 @@ def _tanh_impl(v):
     return lambda v: np.tanh(v)
 
 
-@njit(**_FLAGS)
+@njit(inline="always", **_FLAGS)  # also inlined into the LSTM recurrence's step loop (lstm_sequence.py)
 def _update(gates, bias, c_prev, forget_bias, new_c, new_h, act):
     rows, units = c_prev.shape
     bi, bj, bf, bo = bias[:units], bias[units:2 * units], bias[2 * units:3 * units], bias[3 * units:]
