@@ -19,8 +19,10 @@ layer's recurrence: 28 steps of a (128, 128) x (128, 512) product and a cell upd
 on one thread throughout and splits its large products itself, one single-threaded product per
 kernel thread (``product_pieces``); the recurrence then runs each half of the batch on its own
 core, products and cell updates alike, instead of running every cell update on one core while
-the other spins (a W3 step: 10-17% faster, interleaved in one process). Kernels declare this with
-``prefer_products_on_kernel_pool``; the executable switches the mode per run.
+the other spins (a W3 step: 0.79-0.92x the time, interleaved in one process). Kernels declare this with
+``prefer_products_on_kernel_pool``; the executable switches the mode per run. The mode is process-wide,
+like BLAS's thread count: sessions running at once in several threads may see each other's setting, which
+changes how fast their products run, never what they compute.
 """
 
 from __future__ import annotations
