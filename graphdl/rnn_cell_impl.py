@@ -364,6 +364,23 @@ def _fused_update_applies(activation, forget_bias, c_prev) -> bool:
             and c_prev.dtype.is_floating and c_prev.shape.ndims == 2)
 
 
+def _time_major(steps):
+    """The list of ``[batch, depth]`` steps as one ``[time, batch, depth]`` tensor: the tensor they were unstacked
+    from, transposed (``tf.unstack(x, axis=1)``, the usual static_rnn input) when they are all of its steps in
+    order, else their stack."""
+    array_ops, _, _, layout_ops, _, _, _ = _ops()
+    source = steps[0].op
+    if (source.type == "Unpack" and len(source.outputs) == len(steps)
+            and all(t is out for t, out in zip(steps, source.outputs))):
+        whole = source.inputs[0]
+        axis = int(source.attrs.get("axis", 0)) % 3 if whole.shape.ndims == 3 else None
+        if axis == 0:
+            return whole
+        if axis == 1:
+            return layout_ops.transpose(whole, [1, 0, 2])
+    return array_ops.stack(steps)
+
+
 def _lstm_sequence(cell, inputs, state, num_units, forget_bias, state_is_tuple):
     """``(outputs, final_state)`` of a plain LSTM cell over a whole sequence as one BlockLSTMRecurrence (TF1's
     ``LSTMBlockFusedCell``), or None when the inputs or state do not allow it. ``inputs`` is a list of
@@ -394,7 +411,7 @@ def _lstm_sequence(cell, inputs, state, num_units, forget_bias, state_is_tuple):
         if not (_fused_update_applies(cell._activation, forget_bias, c0) and c0.dtype == h0.dtype == first.dtype
                 and cell._kernel.dtype.base_dtype == first.dtype):
             return None
-        x = array_ops.stack(inputs) if stepped else sequence
+        x = _time_major(inputs) if stepped else sequence
         h, _ = lstm_block_recurrence(x, h0, c0, cell._kernel, cell._bias, forget_bias=forget_bias)
         last_h, last_c = h.op.outputs[3:5]
         new_state = LSTMStateTuple(last_c, last_h) if state_is_tuple else layout_ops.concat([last_c, last_h], 1)

@@ -184,6 +184,9 @@ def test_a_classifier_on_the_last_output_writes_no_zero_gradients_for_the_sequen
         d_h, d_c, d_h_last = grad_op.inputs[7:10]
         assert d_h.shape.as_list() == [] and d_c.shape.as_list() == []
         assert d_h_last.shape.as_list() == [4, 5]
+        # The unstacked steps are not stacked again: the op reads x transposed to time-major.
+        sequence = grad_op.inputs[0]
+        assert sequence.op.type == "Transpose" and sequence.op.inputs[0] is x
 
 
 class SteppedLSTMCell(tf.nn.rnn_cell.BasicLSTMCell):
