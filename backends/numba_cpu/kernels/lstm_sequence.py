@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 from graphdl.backends.numba_cpu.blas import NO_TRANS, gemm, gemm_address
 from graphdl.backends.numba_cpu.kernel_registry import buffer_pool, numpy_kernel, register_kernel
-from graphdl.backends.numba_cpu.kernels.matmul import split_matmul
+from graphdl.backends.numba_cpu.kernels.matmul import matmul_into
 from graphdl.backends.numba_cpu.kernels.reductions import run_split, split_piece
 from graphdl.backends.numba_cpu.kernels.rnn import _FLAGS, _c, _Compiled, _supported, _tanh, _update
 from graphdl.backends.numba_cpu.threads import blas_threads_for, prefer_products_on_kernel_pool, product_pieces
@@ -162,16 +162,6 @@ def block_lstm_recurrence_kernel(op, state):
     return recurrence
 
 
-def _product_into(a, b, out):
-    """``out = a @ b``, split across the kernel pool when large."""
-    macs = a.shape[0] * a.shape[1] * b.shape[1]
-    blas_threads_for(macs, a.nbytes + b.nbytes)
-    if product_pieces(macs, a.nbytes + b.nbytes) > 1:
-        split_matmul(a, b, out)
-    else:
-        np.matmul(a, b, out=out)
-
-
 def _kernel_gradient(take, x, h0, h, d_z):
     """``[x_t, h_{t-1}]^T d_z[t]`` summed over the steps, into the input rows and the recurrent rows of the
     kernel's gradient without concatenating anything: one product each over all steps (contiguous views), one
@@ -180,14 +170,14 @@ def _kernel_gradient(take, x, h0, h, d_z):
     depth, four = x.shape[2], d_z.shape[2]
     d_w = take((depth + units, four), d_z.dtype)
     flat = d_z.reshape(steps * batch, four)
-    _product_into(x.reshape(steps * batch, depth).T, flat, d_w[:depth])
+    matmul_into(x.reshape(steps * batch, depth).T, flat, d_w[:depth])
     if steps > 1:
-        _product_into(h[:-1].reshape((steps - 1) * batch, units).T, flat[batch:], d_w[depth:])
+        matmul_into(h[:-1].reshape((steps - 1) * batch, units).T, flat[batch:], d_w[depth:])
     else:
         d_w[depth:].fill(0)
     if steps and h0.any():
         first = take((units, four), d_z.dtype)
-        _product_into(h0.T, d_z[0], first)
+        matmul_into(h0.T, d_z[0], first)
         d_w[depth:] += first
     return d_w
 

@@ -37,29 +37,32 @@ def split_matmul(a, b, out):
         run_split(lambda start, stop: matmul(a, b[:, start:stop], out=out[:, start:stop]), out.shape[1])
 
 
+def matmul_into(a, b, out):
+    """``out = a @ b`` (2-D), on the thread layout the session's policy gives this product: BLAS's threads, or
+    one single-threaded product per kernel thread (``split_matmul``); ``np.dot`` for small products."""
+    macs = out.shape[0] * out.shape[1] * a.shape[1]
+    blas_threads_for(macs, a.nbytes + b.nbytes)
+    if product_pieces(macs, a.nbytes + b.nbytes) > 1:
+        split_matmul(a, b, out)
+    elif macs < _MATMUL_MIN_FLOPS and out.size < _MATMUL_MIN_OUTPUT:
+        np.dot(a, b, out)
+    else:
+        np.matmul(a, b, out=out)
+    return out
+
+
 @register_kernel("MatMul", implementation="blas")
 def matmul_kernel(op, state):
     take = buffer_pool(state).take
     dtype = op.outputs[0].dtype.np
     transpose_a, transpose_b = bool(op.attrs["transpose_a"]), bool(op.attrs["transpose_b"])
-    dot, matmul = np.dot, np.matmul
 
     def mat_mul(a, b):
         if transpose_a:
             a = a.T
         if transpose_b:
             b = b.T
-        m, n = a.shape[0], b.shape[1]
-        out = take((m, n), dtype)
-        macs = m * n * b.shape[0]
-        blas_threads_for(macs, a.nbytes + b.nbytes)
-        if product_pieces(macs, a.nbytes + b.nbytes) > 1:
-            split_matmul(a, b, out)
-        elif macs < _MATMUL_MIN_FLOPS and m * n < _MATMUL_MIN_OUTPUT:
-            dot(a, b, out)
-        else:
-            matmul(a, b, out=out)
-        return out
+        return matmul_into(a, b, take((a.shape[0], b.shape[1]), dtype))
 
     return mat_mul
 
