@@ -187,6 +187,29 @@ def _unused_split_of_matmul(builder, op):
     return outputs
 
 
+_POOL_ATTRS = ("ksize", "strides", "padding", "data_format")
+
+
+def _mask_before_max_pool_grad(builder, op):
+    """ReluGrad(MaxPoolGrad(r, y, dy), r) -> MaxPoolGrad(r, y, ReluGrad(dy, y)) where y = MaxPool(r) (Relu6Grad
+    alike; the mask's features may also be the pre-activation z of r = Relu(z)): the pool gradient puts each dy at
+    its window's maximum r[p] = y, where the mask of r (or of z) equals that of y; so the mask is read from the
+    pooled tensor, a quarter of the elements for 2x2 pools (exact: the mask is 0 or 1)."""
+    grad, features = op.inputs
+    pool_grad = _producer(builder, grad)
+    if pool_grad.type != "MaxPoolGrad" or not _bypassable(pool_grad) or builder.uses(grad) != 1:
+        return None
+    x, y, dy = pool_grad.inputs
+    pool, features = y.op, builder.tensor(features)
+    activation = {"ReluGrad": "Relu", "Relu6Grad": "Relu6"}[op.type]
+    masks_x = features is x or (x.op.type == activation and x.op.inputs[0] is features)
+    if (not masks_x or pool.type != "MaxPool" or pool.inputs[0] is not x
+            or any(pool.attrs.get(k) != pool_grad.attrs.get(k) for k in _POOL_ATTRS)):
+        return None
+    masked = builder.create(op.type, [dy, y], dict(op.attrs), op.name + "/pooled").outputs[0]
+    return [builder.create("MaxPoolGrad", [x, y, masked], dict(pool_grad.attrs), op.name).outputs[0]]
+
+
 RULES = {
     "Mul": [_neutral_operand(1)],
     "AddV2": [_neutral_operand(0)],
@@ -201,13 +224,15 @@ RULES = {
     "Cast": [_same_dtype_cast],
     "MatMul": [_matmul_transposes],
     "SplitV": [_unused_split_of_matmul],
+    "ReluGrad": [_mask_before_max_pool_grad],
+    "Relu6Grad": [_mask_before_max_pool_grad],
     "AddN": [lambda builder, op: sum_of_products(builder, op, _bypassable),
              lambda builder, op: sum_of_reductions(builder, op, _bypassable)],
 }
 
 
 @register_pass("algebraic_simplification", "x*1, x+0, x-x, --x, transpose/reshape chains, identities, transposes into "
-               "matmul, sums of per-step products")
+               "matmul, sums of per-step products, ReLU masks before max-pool gradients")
 def simplify_algebra(program):
     """Apply the rewrite rules of ``RULES`` to every pure op (one sweep, in dependency order)."""
     changes = []

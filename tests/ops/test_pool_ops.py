@@ -248,3 +248,34 @@ def test_lenet_sized_pool_matches_reference():
     np.testing.assert_array_equal(results["reference"][0], naive_pool(x, (2, 2), (2, 2), "VALID"))
     for a, b in zip(results["reference"], results["numba"]):
         np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(4, 28, 28, 6), (3, 10, 10, 16), (2, 7, 9, 5), (2, 4, 4, 1)])
+def test_two_by_two_max_pool_and_gradient_match(shape, dtype):
+    """The 2x2 stride-2 kernels (pooling; its gradient without branches): ties (ReLU zeros, repeated values) go to the first maximum, odd sizes
+    leave their last row and column at zero, inf and NaN in the input or the gradient give what the scan gives."""
+    rng = np.random.default_rng(11)
+    x = np.maximum(np.round(rng.normal(size=shape) * 2), 0).astype(dtype)  # many ties, zeros among them
+    dy = rng.normal(size=(shape[0], shape[1] // 2, shape[2] // 2, shape[3])).astype(dtype)
+    cases = [(x, dy)]
+    x_nan, dy_inf = x.copy(), dy.copy()
+    x_nan[0, 1, 1, 0], x_nan[-1, 0, 0, -1] = np.nan, np.inf
+    dy_inf[0, 0, 0, 0], dy_inf[-1, -1, -1, -1] = np.inf, np.nan
+    cases += [(x_nan, dy), (x, dy_inf)]
+    graph = graphdl.Graph()
+    with graph.as_default():
+        p = tf.placeholder(dtype, [None, *shape[1:]])
+        g = tf.placeholder(dtype, [None, shape[1] // 2, shape[2] // 2, shape[3]])
+        y = tf.nn.max_pool(p, 2, 2, "VALID")
+        gx = tf.gradients(y, p, grad_ys=g)[0]
+        with tf.Session(graph=graph, backend="numba") as sess:
+            for xv, dyv in cases:
+                pooled, got = sess.run([y, gx], {p: xv, g: dyv})
+                if np.isfinite(xv).all():
+                    np.testing.assert_array_equal(pooled, naive_pool(xv, (2, 2), (2, 2), "VALID"))
+                    np.testing.assert_array_equal(got, np_max_pool_backprop(xv, dyv, 2, 2, "VALID"))
+                with tf.Session(graph=graph, backend="reference") as ref:
+                    want_pooled, want = ref.run([y, gx], {p: xv, g: dyv})
+                np.testing.assert_array_equal(pooled, want_pooled)
+                np.testing.assert_array_equal(got, want)

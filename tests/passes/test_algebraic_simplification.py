@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 
 import graphdl
+from graphdl.ops.nn_ops import relu_grad
+from graphdl.ops.pool_ops import max_pool_grad
 from graphdl.passes.algebraic_simplification import simplify_algebra
 from passes.pass_helpers import (
     assert_pure_pass,
@@ -407,3 +409,58 @@ def test_split_of_a_matmul_read_elsewhere_is_kept():
     program = program_for([right, graphdl.reduce_sum(product)], [a, b])
     simplified, _ = simplify_algebra(program)
     assert op_types(simplified)["SplitV"] == 1 and op_types(simplified)["MatMul"] == 1
+
+
+def _relu_pool_gradient(shape, ksize, strides, padding, data_format="NHWC", activation=graphdl.nn.relu, extra=False):
+    z = graphdl.placeholder(graphdl.float32, shape, name="z")
+    dy = graphdl.placeholder(graphdl.float32, None, name="dy")
+    pooled = graphdl.nn.max_pool(activation(z), ksize, strides, padding, data_format=data_format)
+    (dz,) = graphdl.gradients(pooled, [z], grad_ys=[dy])
+    fetches = [dz]
+    if extra:  # the pool gradient itself is read too: the mask stays where it was
+        fetches.append(graphdl.get_default_graph().get_operation_by_name("gradients/MaxPool_grad/MaxPoolGrad").outputs[0])
+    return program_for(fetches, [z, dy]), pooled.shape.as_list()
+
+
+@pytest.mark.parametrize("shape, ksize, strides, padding, data_format, activation", [
+    ((2, 6, 6, 3), 2, 2, "VALID", "NHWC", graphdl.nn.relu),
+    ((2, 7, 5, 3), 3, 2, "SAME", "NHWC", graphdl.nn.relu),  # overlapping windows, padding
+    ((2, 3, 6, 6), 2, 2, "VALID", "NCHW", graphdl.nn.relu),
+    ((1, 5, 5, 2), 2, 1, "VALID", "NHWC", graphdl.nn.relu6),
+])
+def test_relu_mask_moves_before_the_max_pool_gradient(shape, ksize, strides, padding, data_format, activation):
+    program, pooled_shape = _relu_pool_gradient(shape, ksize, strides, padding, data_format, activation)
+    simplified, changes = simplify_algebra(program)
+    mask = next(op for op in simplified.ops if op.type == ("ReluGrad" if activation is graphdl.nn.relu else "Relu6Grad"))
+    assert mask.outputs[0].shape.as_list() == pooled_shape  # the mask now runs on the pooled tensor
+    assert mask.inputs[1].op.type == "MaxPool"
+    assert simplified.fetches[0].op.type == "MaxPoolGrad" and len(changes) == 1
+    rng = np.random.default_rng(3)
+    # Rounded values: many ties inside windows and many zeros after the ReLU (and values above 6 for relu6).
+    z = np.round(rng.normal(size=shape) * 4).astype(np.float32)
+    dy = rng.normal(size=pooled_shape).astype(np.float32)
+    values = assert_same_results(program, simplified, [z, dy])
+    assert np.count_nonzero(values[0]) > 0
+
+
+def test_relu_mask_stays_when_the_pool_gradient_is_read_elsewhere():
+    program, _ = _relu_pool_gradient((1, 4, 4, 2), 2, 2, "VALID", extra=True)
+    simplified, changes = simplify_algebra(program)
+    assert not changes
+    assert op_types(simplified)["MaxPoolGrad"] == 1
+
+
+def test_relu_mask_of_another_tensor_stays():
+    z = graphdl.placeholder(graphdl.float32, (1, 4, 4, 2), name="z")
+    dy = graphdl.placeholder(graphdl.float32, (1, 2, 2, 2), name="dy")
+    u = graphdl.placeholder(graphdl.float32, (1, 4, 4, 2), name="u")
+    r = graphdl.nn.relu(z)
+    pool_grad = max_pool_grad(r, graphdl.nn.max_pool(r, 2, 2, "VALID"), dy, [1, 2, 2, 1], [1, 2, 2, 1], "VALID")
+    simplified, changes = simplify_algebra(program_for([relu_grad(pool_grad, u)], [z, dy, u]))
+    assert not changes
+    # The mask of the pre-activation z is the mask of r = relu(z): that one moves.
+    program = program_for([relu_grad(pool_grad, z, name="of_z")], [z, dy, u])
+    simplified, changes = simplify_algebra(program)
+    assert len(changes) == 1
+    z_value = np.round(np.random.default_rng(5).normal(size=(1, 4, 4, 2)) * 3).astype(np.float32)
+    assert_same_results(program, simplified, [z_value, np.ones((1, 2, 2, 2), np.float32), z_value])
