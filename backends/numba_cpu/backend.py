@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 from graphdl.backends.numba_cpu.executor import GeneratedExecutable, LoweredStep
-from graphdl.backends.numba_cpu.kernel_registry import kernel_entry
+from graphdl.backends.numba_cpu.kernel_registry import kernel_entry, lowering
 from graphdl.backends.numba_cpu.scalar_ops import is_fusible
 from graphdl.backends.numba_cpu.threads import (
     parallel_blas_calls,
@@ -84,29 +84,30 @@ def lower(program, state, reports, source_program) -> NumbaExecutable:
 
     steps = []
     constant_ids = set()
-    for op in program.ops:
-        if op.type == "VariableV2" or (op.type == "NoOp"):
-            continue
-        if op.type == "Const":
-            name = f"c{len(namespace_values)}"
-            value = np.asarray(op.attrs["value"])
-            namespace_values[name] = value
-            constant_ids.add(id(value))
-            names[op.outputs[0]] = name
-            continue
-        if op.type in PASS_THROUGH_OPS and all(t not in fed for t in op.outputs):
-            names[op.outputs[0]] = f"t{len(names)}"
-            steps.append(LoweredStep(op, None, [expression(op.inputs[0])], [names[op.outputs[0]]], "executor"))
-            continue
-        entry = kernel_entry(op.type)
-        ref_inputs = get_op_def(op.type).ref_inputs
-        inputs = [expression(t, ref=i in ref_inputs) for i, t in enumerate(op.inputs)]
-        outputs = []
-        for t in op.outputs:
-            if t not in fed:
-                names[t] = f"t{len(names)}"
-            outputs.append(names[t] if t not in fed else "_")
-        steps.append(LoweredStep(op, entry.factory(op, state), inputs, outputs, entry.implementation))
+    with lowering(program):  # factories may ask which outputs the program reads
+        for op in program.ops:
+            if op.type == "VariableV2" or (op.type == "NoOp"):
+                continue
+            if op.type == "Const":
+                name = f"c{len(namespace_values)}"
+                value = np.asarray(op.attrs["value"])
+                namespace_values[name] = value
+                constant_ids.add(id(value))
+                names[op.outputs[0]] = name
+                continue
+            if op.type in PASS_THROUGH_OPS and all(t not in fed for t in op.outputs):
+                names[op.outputs[0]] = f"t{len(names)}"
+                steps.append(LoweredStep(op, None, [expression(op.inputs[0])], [names[op.outputs[0]]], "executor"))
+                continue
+            entry = kernel_entry(op.type)
+            ref_inputs = get_op_def(op.type).ref_inputs
+            inputs = [expression(t, ref=i in ref_inputs) for i, t in enumerate(op.inputs)]
+            outputs = []
+            for t in op.outputs:
+                if t not in fed:
+                    names[t] = f"t{len(names)}"
+                outputs.append(names[t] if t not in fed else "_")
+            steps.append(LoweredStep(op, entry.factory(op, state), inputs, outputs, entry.implementation))
     fetch_exprs = []
     for t in program.fetches:
         fetch_exprs.append(f"_fetch({expression(t)})")

@@ -4,11 +4,15 @@ A kernel factory receives the op (with its attrs and static shapes) and the sess
 state at compile time and returns the function the executor calls with the input
 arrays. ``implementation`` says what does the work: "numba" (a compiled kernel),
 "blas" (NumPy's BLAS-backed matmul) or "numpy" (data movement and shape ops, where a
-NumPy view or copy is already optimal). ``explain`` reports it per op.
+NumPy view or copy is already optimal). ``explain`` reports it per op. While a program is
+lowered, ``output_is_read`` tells a factory whether the program reads one of its op's outputs, so
+a kernel may skip writing one that nothing reads.
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Callable
 
@@ -22,6 +26,25 @@ class KernelEntry:
 
 
 _KERNELS: dict[str, KernelEntry] = {}
+_read_tensors: ContextVar = ContextVar("graphdl_numba_read_tensors", default=None)
+
+
+@contextmanager
+def lowering(program):
+    """While kernels of ``program`` are built: ``output_is_read`` answers for its ops."""
+    read = {t for op in program.ops for t in op.inputs} | set(program.fetches)
+    token = _read_tensors.set(read)
+    try:
+        yield
+    finally:
+        _read_tensors.reset(token)
+
+
+def output_is_read(op, index: int) -> bool:
+    """Whether the program being lowered reads output ``index`` of ``op`` (as an input or a fetch); True outside
+    lowering."""
+    read = _read_tensors.get()
+    return read is None or op.outputs[index] in read
 
 
 def register_kernel(*op_types: str, implementation: str = "numba"):

@@ -10,7 +10,9 @@ back). Backward walks the steps in reverse: one pass writes the step's gate grad
 product carries ``d h`` (``d_z[t] @ w[I:].T``) and two more add ``[x_t, h_{t-1}]^T d_z[t]`` to the
 kernel's gradient while ``d_z[t]`` is still in cache (each thread into its own copy, summed at the
 end: W3's step 0.2-0.7 ms faster than one product over all steps afterwards, interleaved in one
-process). Neither direction concatenates, splits or allocates per step.
+process). Neither direction concatenates, splits or allocates per step. When nothing reads the gate
+gradients of all steps (no input gradient: the inputs are placeholders), one step's worth is reused
+instead of writing 7 MB (W3: 0.4-0.6 ms a step, interleaved).
 
 Batch rows are independent, so a large layer runs one run of rows per kernel thread, each with its
 own single-threaded products: a program with these ops keeps BLAS on one thread
@@ -25,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 from graphdl.backends.numba_cpu.blas import NO_TRANS, TRANS, gemm, gemm_address
-from graphdl.backends.numba_cpu.kernel_registry import buffer_pool, numpy_kernel, register_kernel
+from graphdl.backends.numba_cpu.kernel_registry import buffer_pool, numpy_kernel, output_is_read, register_kernel
 from graphdl.backends.numba_cpu.kernels.matmul import matmul_into
 from graphdl.backends.numba_cpu.kernels.reductions import run_split, split_piece
 from graphdl.backends.numba_cpu.kernels.rnn import _FLAGS, _c, _Compiled, _supported, _tanh, _update
@@ -99,7 +101,8 @@ def _backward_rows(gemm_at, x, h0, c0, wh_t, h, c, act, d_h, d_c, carry_h, carry
     """Every step backwards for batch rows [start, stop): ``_step_grad``, then ``d h_{t-1} = d_z[t] @ wh_t``
     (``wh_t`` is the recurrent rows of the kernel, transposed and contiguous) and ``d_w += [x_t, h_{t-1}]^T d_z[t]``
     over these rows, while ``d_z[t]`` is in cache (``d_w`` starts at zero; ``h0``'s term only ``with_h0``).
-    ``carry_h``/``carry_c`` hold the final state's gradient on entry and the initial state's on exit."""
+    ``carry_h``/``carry_c`` hold the final state's gradient on entry and the initial state's on exit. A ``d_z``
+    of one step is scratch that every step reuses (nothing reads the gate gradients of all steps)."""
     steps, depth, units = c.shape[0], x.shape[2], c0.shape[1]
     four = 4 * units
     rows = stop - start
@@ -107,9 +110,10 @@ def _backward_rows(gemm_at, x, h0, c0, wh_t, h, c, act, d_h, d_c, carry_h, carry
     ch, cc = carry_h[start:stop], carry_c[start:stop]
     input_rows, recurrent_rows = d_w[:depth], d_w[depth:]
     every_h, every_c = d_h.shape[0] > 1, d_c.shape[0] > 1  # else one [1, B, H] gradient for every step
+    every_z = d_z.shape[0] > 1
     for t in range(steps - 1, -1, -1):
         c_prev = c[t - 1, start:stop] if t else c0[start:stop]
-        d_gates = d_z[t, start:stop]
+        d_gates = d_z[t if every_z else 0, start:stop]
         _step_grad(c_prev, c[t, start:stop], act[t, start:stop], d_c[t if every_c else 0, start:stop],
                    d_h[t if every_h else 0, start:stop], ch, cc, d_gates, d_bias)
         if depth:
@@ -224,13 +228,17 @@ def block_lstm_recurrence_grad_kernel(op, state):
     take = buffer_pool(state).take
     dtype = np.dtype(op.inputs[0].dtype.np)
     step_grad, backward_rows, gemm_at = _Compiled(_step_grad), _Compiled(_backward_rows), gemm_address(dtype)
+    # The gate gradients of every step (7 MB for W3) are an output only an input gradient reads; a layer on
+    # placeholder inputs reuses one step's worth instead.
+    gate_gradients_read = output_is_read(op, 0)
 
     def recurrence_grad(x, h0, c0, w, h, c, act, d_h, d_c, d_h_last, d_c_last):
         steps, batch, units = c.shape
         depth, four = x.shape[2], 4 * units
         x, h0, c0, w, h, c, act = (_c(a) for a in (x, h0, c0, w, h, c, act))
         d_h, d_c = (_every_step(take, g, c.shape, dtype) for g in (d_h, d_c))
-        d_z = take(act.shape, dtype)
+        all_steps = gate_gradients_read or not gemm_at
+        d_z = take(act.shape if all_steps else (1, *act.shape[1:]), dtype)
         carry_h, carry_c = take(c0.shape, dtype), take(c0.shape, dtype)
         np.copyto(carry_h, d_h_last)  # the final state's gradient flows into the last step
         np.copyto(carry_c, d_c_last)
@@ -260,7 +268,7 @@ def block_lstm_recurrence_grad_kernel(op, state):
         d_w, d_bias = take((depth + units, four), dtype), take((four,), dtype)
         np.sum(kernel_parts, axis=0, out=d_w)
         np.sum(bias_parts, axis=0, out=d_bias)
-        return d_z, carry_h, carry_c, d_w, d_bias
+        return (d_z if all_steps else None), carry_h, carry_c, d_w, d_bias
 
     return recurrence_grad
 
