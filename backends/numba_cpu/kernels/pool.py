@@ -158,7 +158,8 @@ def _finite(values):
 def _max_pool_grad_2x2(start, stop, x, dy, dx):
     """MaxPoolGrad of 2x2 windows with stride 2 over C-contiguous NHWC arrays. Each window's first maximum is
     found without branches (a data-dependent branch per window mispredicts on half of them) and each input
-    element's gradient is written once as ``dy * (is the maximum)``, which LLVM vectorizes along the channels.
+    element's gradient is written once as ``dy * (is the maximum)``, which LLVM vectorizes along the channels
+    (a zero beside a negative ``dy`` is -0.0, equal to the scan's 0.0).
     An image whose input or gradient holds inf or NaN takes ``_max_pool_grad_tiled``'s scan instead: the product
     would turn ``inf * 0`` into NaN, and NaN inputs compare differently."""
     h, w, c = x.shape[1], x.shape[2], x.shape[3]
