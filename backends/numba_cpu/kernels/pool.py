@@ -244,7 +244,9 @@ def _run(kernel, batch, size, *args):
         kernel(0, batch, *args)
 
 
-def _pooler(op, state, kernel):
+def _pooler(op, state, kernel, two_by_two=None):
+    """The pooling kernel of ``op``: ``kernel`` over any windows, ``two_by_two`` (if given) for 2x2 stride-2 windows
+    that tile contiguous NHWC arrays."""
     if op.inputs[0].dtype.np not in _FLOATS:
         return numpy_kernel(op, state)
     take = buffer_pool(state).take
@@ -264,9 +266,9 @@ def _pooler(op, state, kernel):
                                                         f"VALID window (op '{op.name}')")
         out = take((n, c, oh, ow) if nchw else (n, oh, ow, c), x.dtype)
         ov = out.transpose(0, 2, 3, 1) if nchw else out
-        if (kernel is _max_pool and (kh, kw, sh, sw, pt, pl) == (2, 2, 2, 2, 0, 0) and 2 * oh <= h and 2 * ow <= w
-                and xv.flags.c_contiguous and ov.flags.c_contiguous):
-            _run(_max_pool_2x2, n, x.size, xv, ov)
+        if (two_by_two is not None and (kh, kw, sh, sw, pt, pl) == (2, 2, 2, 2, 0, 0) and 2 * oh <= h
+                and 2 * ow <= w and xv.flags.c_contiguous and ov.flags.c_contiguous):
+            _run(two_by_two, n, x.size, xv, ov)
         else:
             _run(kernel, n, x.size, xv, ov, kh, kw, sh, sw, pt, pl)
         return out
@@ -276,7 +278,7 @@ def _pooler(op, state, kernel):
 
 @register_kernel("MaxPool")
 def max_pool_kernel(op, state):
-    return _pooler(op, state, _max_pool)
+    return _pooler(op, state, _max_pool, _max_pool_2x2)
 
 
 @register_kernel("AvgPool")

@@ -348,10 +348,17 @@ def widened_columns(stages):
     that do not vectorize (64x28x28x6 over N, H, W, interleaved in one process: 290-520 us before, 47-106 us after)."""
     widened = []
     for outer, red, inner in stages:
-        k = next((k for k in range(-(-_NARROW_ROW // inner), red // 4 + 1) if red % k == 0), None) \
-            if 1 < inner < _NARROW_ROW else None
+        k = _row_group(red, inner)
         widened += [(outer, red // k, k * inner), (outer, k, inner)] if k else [(outer, red, inner)]
     return widened
+
+
+def _row_group(red, inner):
+    """How many rows of ``inner`` elements ``widened_columns`` sums side by side (None: leave the stage as it is,
+    its rows are wide enough, or no divisor of ``red`` leaves at least 4 grouped rows)."""
+    if not 1 < inner < _NARROW_ROW:
+        return None
+    return next((k for k in range(-(-_NARROW_ROW // inner), red // 4 + 1) if red % k == 0), None)
 
 
 class _Family:
