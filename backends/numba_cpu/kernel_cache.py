@@ -65,10 +65,12 @@ def vector_width_comment() -> str:
     return f"# vector width: {_WIDE_VECTOR_WIDTH if wide_vectors() else 'default'}\n"
 
 
-def compile_kernel(dispatcher, args):
-    """Compile ``dispatcher`` for the types of ``args`` (or load it from the disk cache), vectors as wide as the host allows."""
+def compile_kernel(dispatcher, args, widen=True):
+    """Compile ``dispatcher`` for the types of ``args`` (or load it from the disk cache), loops vectorized as wide as
+    the host allows unless ``widen`` is False (kernels whose vectors are explicit, ``kernels/fma_tile.py``: LLVM
+    would print a remark for each loop around them that the forced width cannot vectorize)."""
     signature = tuple(numba.typeof(a) for a in args)
-    if not wide_vectors():
+    if not (widen and wide_vectors()):
         dispatcher.compile(signature)
         return
     with global_compiler_lock:
@@ -82,11 +84,11 @@ def compile_kernel(dispatcher, args):
 _compiled_signatures: set = set()
 
 
-def compiled_for(dispatcher, args):
+def compiled_for(dispatcher, args, widen=True):
     """``dispatcher``, compiled by ``compile_kernel`` for the types of ``args`` the first time they are seen."""
     signature = (dispatcher, tuple(a.dtype if isinstance(a, np.ndarray) else type(a) for a in args))
     if signature not in _compiled_signatures:
-        compile_kernel(dispatcher, args)
+        compile_kernel(dispatcher, args, widen)
         _compiled_signatures.add(signature)
     return dispatcher
 

@@ -2,7 +2,7 @@
 
 Stride-1 convolutions with few channels go to the direct kernels of ``conv_direct.py``
 instead (no window matrix; ``conv_direct.usable`` decides); those with a vector's worth of output
-channels and few taps run their forward on ``conv_channels.py``.
+channels and few taps run their forward and filter gradient in register tiles (``conv_channels.py``).
 
 Conv2D copies every filter window of the (NHWC view of the) input into a pooled
 ``(N * OH * OW, KH * KW * C)`` matrix (zeros where a window hangs over the padding) and
@@ -333,6 +333,8 @@ def conv2d_backprop_filter_kernel(op, state):
         conv_ops._check_out_backprop(planner.ctx, geo.to_nhwc(dy, fmt).shape, g.out_shape)
         if g.direct:
             return conv_direct.backprop_filter(take, x, dy, fmt == "NHWC", g.pads, f_shape)
+        if g.channels:
+            return conv_channels.backprop_filter(take, x, dy, fmt == "NHWC", g.pads, f_shape)
         xn = _contiguous(take, geo.to_nhwc(x, fmt))
         dy2 = _rows(take, dy, fmt)
         pieces = g.split(blas_threads_for(g.block_rows * g.k * g.m))
