@@ -162,7 +162,8 @@ def _valid_window_kernel(name: str, kh: int, kw: int, c: int, args):
     module = _window_modules.get((kh, kw, c))
     if module is None:  # (load_generated_module hashes the source: once per window, not per call)
         module = _window_modules[kh, kw, c] = load_generated_module(vector_width_comment() + _valid_window_source(kh, kw, c))
-    return compiled_for(getattr(module, name), args)
+    # straight-line copies, no loop to vectorize: forcing the vector width only makes LLVM print a remark
+    return compiled_for(getattr(module, name), args, widen=False)
 
 
 _window_modules: dict = {}
