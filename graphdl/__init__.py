@@ -68,6 +68,7 @@ from graphdl.ops.matrix_diag_ops import (  # noqa: E402  (TF1's top-level names 
     diag, diag_part, eye, matrix_band_part, matrix_diag, matrix_diag_part, matrix_set_diag, matrix_transpose, trace,
 )
 from graphdl.ops import fused_ops as _fused_ops  # noqa: F401,E402  (ops the compiler creates)
+from graphdl.ops import fused_conv_ops as _fused_conv_ops  # noqa: F401,E402  (ops the compiler creates)
 from graphdl.ops import conv_ops as _conv_ops, depthwise_conv_ops as _depthwise_conv_ops  # noqa: F401,E402
 from graphdl.initializers import *  # noqa: F401,F403
 from graphdl.variable_scope import *  # noqa: F401,F403

@@ -23,6 +23,7 @@ TESTED_ELSEWHERE = {
     "InitializedValue": "test_variables.py",
     "NoOp": "test_session.py",
     "FusedElementwise": "passes/test_elementwise_fusion.py, numba_cpu/ (created by the fusion pass, not by users)",
+    "_FusedConv2D": "passes/test_conv_fusion.py, numba_cpu/test_fused_conv.py (created by the conv fusion pass)",
     "RandomStandardNormal": "test_random_ops.py",
     "TruncatedNormal": "test_random_ops.py",
     "RandomUniform": "test_random_ops.py",

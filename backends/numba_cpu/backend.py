@@ -20,6 +20,7 @@ from graphdl.client.state import Uninitialized
 from graphdl.framework.op_def import get_op_def
 from graphdl.passes.elementwise_fusion import fuse_elementwise
 from graphdl.passes.pipeline import PIPELINE_ORDER, PassReport, optimize
+from graphdl.passes.conv_fusion import fuse_conv_bias_activation
 from graphdl.passes.reduction_fusion import fuse_reductions
 
 
@@ -115,6 +116,16 @@ def lower(program, state, reports, source_program) -> NumbaExecutable:
     return NumbaExecutable(program, state, steps, names, fetch_exprs, bindings, reports, source_program)
 
 
+def _run_pass(name, rewrite, program, reports, on_pass):
+    """``rewrite(program)`` -> (program, changes), reported as the pass ``name``; the rewritten program."""
+    start = time.perf_counter()
+    rewritten, changes = rewrite(program)
+    reports.append(PassReport(name, len(program.ops), len(rewritten.ops), changes, time.perf_counter() - start))
+    if on_pass is not None:
+        on_pass(reports[-1], rewritten)
+    return rewritten
+
+
 class NumbaBackend(Backend):
     """Compiles Programs to fused Numba kernels run by a generated executor (the default backend)."""
 
@@ -125,21 +136,11 @@ class NumbaBackend(Backend):
         disabled = set(options.disabled_passes)
         optimized, reports = optimize(program, disabled=disabled & set(PIPELINE_ORDER), on_pass=options.on_pass)
         fused = optimized
-        if "elementwise_fusion" not in disabled:
-            start = time.perf_counter()
-            fused, changes = fuse_elementwise(optimized, is_fusible)
-            seconds = time.perf_counter() - start
-            reports.append(PassReport("elementwise_fusion", len(optimized.ops), len(fused.ops), changes, seconds))
-            if options.on_pass is not None:
-                options.on_pass(reports[-1], fused)
-        if "reduction_fusion" not in disabled:
-            start = time.perf_counter()
-            before = len(fused.ops)
-            fused, changes = fuse_reductions(fused)
-            seconds = time.perf_counter() - start
-            reports.append(PassReport("reduction_fusion", before, len(fused.ops), changes, seconds))
-            if options.on_pass is not None:
-                options.on_pass(reports[-1], fused)
+        for name, rewrite in (("conv_fusion", fuse_conv_bias_activation),
+                              ("elementwise_fusion", lambda p: fuse_elementwise(p, is_fusible)),
+                              ("reduction_fusion", fuse_reductions)):
+            if name not in disabled:
+                fused = _run_pass(name, rewrite, fused, reports, options.on_pass)
         return lower(fused, state, reports, program)
 
 

@@ -77,9 +77,10 @@ def _pads(ctx, op, in_sizes, kernel, strides, dilations):
     return begins + ends, None
 
 
-@register("Conv2D", "DepthwiseConv2dNative")
+@register("Conv2D", "DepthwiseConv2dNative", "_FusedConv2D")
 def conv2d(ctx, op):
-    x, f = op.inputs
+    """Conv; a compiler-fused ``_FusedConv2D`` passes its bias as Conv's third input and adds a Relu node."""
+    x, f = op.inputs[:2]
     fmt = op.attrs.get("data_format", "NHWC")
     fshape = f.shape.as_tuple()
     if fshape is None or None in fshape[:2]:
@@ -94,8 +95,13 @@ def conv2d(ctx, op):
         if fshape[2] is None:
             raise ctx.error("the depthwise filter needs a static channel count")
         group = int(fshape[2])
-    y = ctx.node("Conv", [_nchw_input(ctx, op, x), onnx_filter(ctx, f, depthwise)], kernel_shape=list(fshape[:2]),
-                 strides=strides, dilations=dilations, pads=pads, auto_pad=auto_pad, group=group)
+    inputs = [_nchw_input(ctx, op, x), onnx_filter(ctx, f, depthwise)]
+    if op.type == "_FusedConv2D":
+        inputs.append(ctx.get(op.inputs[2]))
+    y = ctx.node("Conv", inputs, kernel_shape=list(fshape[:2]), strides=strides, dilations=dilations, pads=pads,
+                 auto_pad=auto_pad, group=group)
+    for activation in tuple(op.attrs.get("fused_ops", ()))[1:]:
+        y = ctx.node(activation, [y])  # the fused activations (Relu) have ONNX ops of the same name
     return _nchw_output(ctx, op, y)
 
 

@@ -50,7 +50,7 @@ def register_pass(name: str, description: str):
 
 
 # Passes a backend runs after the pipeline (they lower towards its kernels).
-BACKEND_PASSES = ("elementwise_fusion", "reduction_fusion")
+BACKEND_PASSES = ("conv_fusion", "elementwise_fusion", "reduction_fusion")
 
 
 def pass_names() -> list[str]:

@@ -10,6 +10,7 @@ from harness import OP_TEST_BACKENDS, OpCase, make_op_tests, randn
 
 import graphdl
 import graphdl as tf
+from graphdl.ops.fused_conv_ops import fused_conv2d
 
 
 # -- NumPy oracle ----------------------------------------------------------------------------------------------------
@@ -90,7 +91,23 @@ W32 = randn(3, 2, 3, 2, seed=2)
 EXPLICIT = [[0, 0], [1, 2], [0, 1], [0, 0]]
 DY_SAME_S2 = randn(2, 4, 3, 4, seed=3)  # output of conv2d(X, W33, stride 2, SAME)
 
+B4 = randn(4, seed=5)
+
+
+def _relu(v):
+    return np.maximum(v, 0)
+
+
 CASES = [
+    # -- _FusedConv2D (the conv fusion pass's op, built directly): not differentiable
+    OpCase("fused_conv2d_relu", lambda x, w, b: fused_conv2d(x, w, b, [1, 1, 1, 1], "SAME"), [X, W33, B4],
+           lambda x, w, b: _relu(np_conv2d(x, w, padding="SAME") + b), grad=False, atol=1e-5),
+    OpCase("fused_conv2d_bias_stride2",
+           lambda x, w, b: fused_conv2d(x, w, b, [1, 2, 2, 1], "VALID", fused_ops=["BiasAdd"]), [X, W33, B4],
+           lambda x, w, b: np_conv2d(x, w, (2, 2)) + b, grad=False, atol=1e-5),
+    OpCase("fused_conv2d_relu_nchw",
+           lambda x, w, b: fused_conv2d(x, w, b, [1, 1, 1, 1], "VALID", data_format="NCHW"), [nchw(X), W33, B4],
+           lambda x, w, b: _relu(np_conv2d(x, w, data_format="NCHW") + b[:, None, None]), grad=False, atol=1e-5),
     # -- Conv2D, NHWC
     OpCase("conv2d_valid", lambda x, w: tf.nn.conv2d(x, w, [1, 1, 1, 1], "VALID"), [X, W33],
            lambda x, w: np_conv2d(x, w), atol=1e-5),

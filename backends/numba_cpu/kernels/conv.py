@@ -275,24 +275,29 @@ def _supported(op):
     return op.inputs[0].dtype.np in NUMBA_DTYPES and op.outputs[0].dtype.np in NUMBA_DTYPES
 
 
-@register_kernel("Conv2D")
-def conv2d_kernel(op, state):
+def _conv2d(op, state, fused_ops=()):
+    """Conv2D's kernel; with ``fused_ops`` (``_FusedConv2D``) it also takes the bias and adds it, then applies the
+    activation, on each block of output rows while it is in cache."""
     if not _supported(op):
         return numpy_kernel(op, state)
     take = buffer_pool(state).take
     fmt = op.attrs["data_format"]
     planner = _Planner(op, state)
     matmul = np.matmul
+    relu = "Relu" in fused_ops
 
-    def conv2d(x, w):
+    def conv2d(x, w, bias=None):
         if x.ndim != 4:
             conv_ops._fail(planner.ctx, f"input must be rank 4, got shape {list(x.shape)}")
         g = planner(geo.to_nhwc(x, fmt).shape, w.shape)
+        if bias is not None and bias.shape != (g.m,):
+            conv_ops._fail(planner.ctx, f"bias must be a vector of the {g.m} output channels, got shape "
+                                        f"{list(bias.shape)}")
         if g.direct:
             out_shape = _shape_in(fmt, g.out_shape)
-            return conv_direct.forward(take, x, w, fmt == "NHWC", g.pads, out_shape)
+            return conv_direct.forward(take, x, w, fmt == "NHWC", g.pads, out_shape, bias, relu)
         if g.channels:
-            return conv_channels.forward(take, x, w, fmt == "NHWC", g.pads, _shape_in(fmt, g.out_shape))
+            return conv_channels.forward(take, x, w, fmt == "NHWC", g.pads, _shape_in(fmt, g.out_shape), bias, relu)
         xn = _contiguous(take, geo.to_nhwc(x, fmt))
         w2 = np.ascontiguousarray(w).reshape(g.k, g.m)
         rows = take((g.rows, g.m), x.dtype)
@@ -305,6 +310,8 @@ def conv2d_kernel(op, state):
                 block = piece_cols[: end - start]
                 g.im2col(xn, start, end, block)
                 matmul(block, w2, out=rows[start:end])
+                if bias is not None:
+                    conv_direct.add_bias_activation(rows[start:end], bias, relu)
 
         _over_images(images, g.out_shape[0], pieces)
         if fmt == "NHWC":
@@ -314,6 +321,16 @@ def conv2d_kernel(op, state):
         return out
 
     return conv2d
+
+
+@register_kernel("Conv2D")
+def conv2d_kernel(op, state):
+    return _conv2d(op, state)
+
+
+@register_kernel("_FusedConv2D")
+def fused_conv2d_kernel(op, state):
+    return _conv2d(op, state, tuple(op.attrs["fused_ops"]))
 
 
 @register_kernel("Conv2DBackpropFilter")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 from graphdl.backends.numba_cpu.fused_codegen import PARALLEL_MIN_ELEMENTS, _threads
 from graphdl.backends.numba_cpu.kernel_cache import compiled_for, load_generated_module, vector_width_comment
+from graphdl.backends.numba_cpu.kernels.conv_direct import add_bias_activation
 from graphdl.backends.numba_cpu.kernels.fma_tile import balanced_runs
 from graphdl.backends.numba_cpu.kernels.reductions import run_split, split_piece
 
@@ -165,15 +166,22 @@ def _padded_nhwc(take, x, nhwc, pads):
     return xp
 
 
-def forward(take, x, w, nhwc, pads, out_shape):
-    """Conv2D (stride 1) of ``x`` with HWIO ``w``, into a pooled array of ``out_shape`` (x's layout)."""
+def forward(take, x, w, nhwc, pads, out_shape, bias=None, relu=False):
+    """Conv2D (stride 1) of ``x`` with HWIO ``w``, into a pooled array of ``out_shape`` (x's layout); plus ``bias``
+    on the channel axis, then ``max(., 0)`` when ``relu`` (a fused convolution), on each run of images while it is
+    in cache."""
     kh, kw, c, o = w.shape
     xp = _padded_nhwc(take, x, nhwc, pads)
     n, oh, ow = xp.shape[0], xp.shape[1] - kh + 1, xp.shape[2] - kw + 1
     out = take((n, oh, ow, o), x.dtype)
     wc = np.ascontiguousarray(w)
     kernel = _forward_kernel(kh, kw, c, o, pixels_per_tile(ow, o), (xp, wc, out, 0, 0))
-    _over_batch(lambda start, stop: kernel(xp, wc, out, start, stop), n, out.size * kh * kw * c)
+    def images(start, stop):
+        kernel(xp, wc, out, start, stop)
+        if bias is not None:
+            add_bias_activation(out[start:stop].reshape(-1, o), bias, relu)
+
+    _over_batch(images, n, out.size * kh * kw * c)
     if nhwc:
         return out
     result = take(tuple(out_shape), x.dtype)

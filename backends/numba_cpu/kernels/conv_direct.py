@@ -63,19 +63,38 @@ def padded_nchw(x, nhwc, pt, pl, out, start, stop):
 
 
 @njit(**_FLAGS)
-def narrow(wide, ow, nhwc, out, start, stop):
+def narrow(wide, ow, nhwc, bias, relu, out, start, stop):
     """The first ``ow`` columns of each wide row of ``wide`` (N, O, OH, Wp) into ``out`` (NHWC or NCHW), images
-    ``start..stop``."""
+    ``start..stop``; plus ``bias[o]`` when ``bias`` is not empty, then ``max(., 0)`` when ``relu`` (a fused
+    convolution's epilogue, free here: each value passes through a register anyway)."""
     _, o_, oh, _ = wide.shape
+    with_bias = bias.size > 0
+    zero = wide.dtype.type(0)
     for n in range(start, stop):
         for o in range(o_):
+            b = bias[o] if with_bias else zero
             for i in range(oh):
                 row = wide[n, o, i]
                 for j in range(ow):
+                    v = row[j] + b if with_bias else row[j]
+                    if relu:
+                        v = max(v, zero)
                     if nhwc:
-                        out[n, i, j, o] = row[j]
+                        out[n, i, j, o] = v
                     else:
-                        out[n, o, i, j] = row[j]
+                        out[n, o, i, j] = v
+
+
+@njit(**_FLAGS)
+def add_bias_activation(rows, bias, relu):
+    """``rows`` (pixels, channels) += ``bias``, then ``max(., 0)`` when ``relu``, in place: a fused convolution's
+    epilogue over an NHWC output."""
+    zero = rows.dtype.type(0)
+    for r in range(rows.shape[0]):
+        row = rows[r]
+        for c in range(rows.shape[1]):
+            v = row[c] + bias[c]
+            row[c] = max(v, zero) if relu else v
 
 
 @njit(**_FLAGS)
@@ -126,8 +145,9 @@ def _wide_planes(take, n, o, rows, width, dtype, columns):
     return flat, plane, flat.reshape(n, o, plane)[:, :, :rows * width].reshape(n, o, rows, width)
 
 
-def forward(take, x, w, nhwc, pads, out_shape):
-    """Conv2D of ``x`` with HWIO ``w`` (stride 1), into a pooled array of ``out_shape`` (x's layout)."""
+def forward(take, x, w, nhwc, pads, out_shape, bias=None, relu=False):
+    """Conv2D of ``x`` with HWIO ``w`` (stride 1), into a pooled array of ``out_shape`` (x's layout); plus ``bias``
+    on the channel axis, then ``max(., 0)`` when ``relu`` (a fused convolution)."""
     (pt, pb), (pl, pr) = pads
     kh, kw, c, o = w.shape
     if nhwc:
@@ -143,11 +163,12 @@ def forward(take, x, w, nhwc, pads, out_shape):
     wide_flat, plane, wide = _wide_planes(take, n, o, oh, wp, x.dtype, columns)
     out = take(out_shape, x.dtype)
     correlate = correlation_for(kh, kw, o, (xf, 0, 0, 0, wt.reshape(-1), wide_flat, 0, 0, 0))
+    epilogue_bias = bias if bias is not None else x[:0, 0, 0, 0]  # an empty vector: no bias
 
     def images(start, stop):
         padded_nchw(x, nhwc, pt, pl, xp, start, stop)
         correlate(xf, c, hp, wp, wt.reshape(-1), wide_flat, plane, start, stop)
-        narrow(wide, ow, nhwc, out, start, stop)
+        narrow(wide, ow, nhwc, epilogue_bias, relu, out, start, stop)
 
     _over_batch(images, n, xp.size)
     return out
