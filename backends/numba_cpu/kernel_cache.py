@@ -18,6 +18,8 @@ import hashlib
 import importlib.util
 import os
 import sys
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import numba
@@ -73,12 +75,42 @@ def compile_kernel(dispatcher, args, widen=True):
     if not (widen and wide_vectors()):
         dispatcher.compile(signature)
         return
-    with global_compiler_lock:
+    with global_compiler_lock, _without_llvm_remarks():
         llvm.set_option("graphdl", f"-force-vector-width={_WIDE_VECTOR_WIDTH}")
         try:
             dispatcher.compile(signature)
         finally:
             llvm.set_option("graphdl", "-force-vector-width=0")
+
+
+@contextmanager
+def _without_llvm_remarks():
+    """Drops the ``remark: ... loop not vectorized`` lines LLVM writes to the process's stderr while a kernel
+    compiles with a forced vector width: they name loops around the vectorized ones (a step loop, a loop over
+    images) that no width could vectorize, and are not errors. Anything else written to stderr meanwhile is
+    passed on when the compilation ends."""
+    stderr = 2  # LLVM writes to the C stderr, whatever sys.stderr is
+    try:
+        sys.stderr.flush()
+        saved = os.dup(stderr)
+    except (OSError, ValueError):
+        yield
+        return
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), stderr)
+        try:
+            yield
+        finally:
+            try:
+                sys.stderr.flush()
+            except (OSError, ValueError):
+                pass
+            os.dup2(saved, stderr)
+            os.close(saved)
+            captured.seek(0)
+            kept = [line for line in captured.read().splitlines(keepends=True) if not line.startswith(b"remark: ")]
+            if kept:
+                os.write(stderr, b"".join(kept))
 
 
 _compiled_signatures: set = set()

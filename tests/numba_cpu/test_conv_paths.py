@@ -7,6 +7,12 @@ from graphdl.backends.numba_cpu.kernels import conv_channels, conv_direct
 import graphdl as tf
 
 
+def _force_direct(monkeypatch, direct):
+    """Send every stride-1 convolution (and its gradients) to the direct kernels, or none."""
+    for limit in ("DIRECT_MAX_CHANNEL_PRODUCT", "INPUT_GRADIENT_MAX_CHANNEL_PRODUCT"):
+        monkeypatch.setattr(conv_direct, limit, 10_000 if direct else 0)
+
+
 def _conv_with_grads(shape, filter_shape, padding, data_format, strides=(1, 1, 1, 1), dtype=np.float32):
     rng = np.random.default_rng(0)
     x_value = rng.standard_normal(shape).astype(dtype)
@@ -31,7 +37,7 @@ def _conv_with_grads(shape, filter_shape, padding, data_format, strides=(1, 1, 1
 # the direct filter gradient does 1, 3 and 4 outputs a pass; the correlation tiles 5, 6, 4 + 4 and 4 + 4 + 5
 @pytest.mark.parametrize("outputs", [5, 6, 8, 13])
 def test_both_paths_match_the_reference(monkeypatch, path, padding, data_format, outputs):
-    monkeypatch.setattr(conv_direct, "DIRECT_MAX_CHANNEL_PRODUCT", 10_000 if path == "direct" else 0)
+    _force_direct(monkeypatch, path == "direct")
     shape = (3, 9, 7, 2) if data_format == "NHWC" else (3, 2, 9, 7)
     if data_format == "NCHW" and isinstance(padding, list):
         padding = [padding[0], padding[3], padding[1], padding[2]]
@@ -42,7 +48,7 @@ def test_both_paths_match_the_reference(monkeypatch, path, padding, data_format,
 
 @pytest.mark.parametrize("data_format", ["NHWC", "NCHW"])
 def test_direct_path_in_float64(monkeypatch, data_format):
-    monkeypatch.setattr(conv_direct, "DIRECT_MAX_CHANNEL_PRODUCT", 10_000)
+    _force_direct(monkeypatch, True)
     shape = (2, 13, 6, 3) if data_format == "NHWC" else (2, 3, 13, 6)
     results = _conv_with_grads(shape, (5, 2, 3, 7), "SAME", data_format, dtype=np.float64)
     for name, ref, got in zip(["output", "input gradient", "filter gradient"], results["reference"], results["numba"]):
@@ -54,6 +60,9 @@ def test_direct_path_is_chosen_only_for_stride_one_and_few_channels():
     assert not conv_direct.usable((2, 2), (1, 1), 3, 6)
     assert not conv_direct.usable((1, 1), (2, 2), 3, 6)
     assert not conv_direct.usable((1, 1), (1, 1), 64, 64)
+    # the input gradient's tiled correlation goes further: LeNet's conv2 (6 -> 16)
+    assert not conv_direct.usable((1, 1), (1, 1), 6, 16) and conv_direct.usable((1, 1), (1, 1), 6, 16, True)
+    assert not conv_direct.usable((1, 1), (1, 1), 32, 64, True)
 
 
 def test_strided_convolution_uses_im2col_and_matches():
@@ -76,7 +85,7 @@ def test_both_paths_split_over_images_across_threads_match(monkeypatch, path, da
         splits.append(n)
         return run_split(kernel, n, *args)
 
-    monkeypatch.setattr(conv_direct, "DIRECT_MAX_CHANNEL_PRODUCT", 10_000 if path == "direct" else 0)
+    _force_direct(monkeypatch, path == "direct")
     monkeypatch.setattr(module, "PARALLEL_MIN_ELEMENTS", 1)  # split even these small shapes
     monkeypatch.setattr(module, "run_split", recording_split)
     monkeypatch.setattr(threads, "_state", {"threads": 2, "limiter": None})
@@ -130,7 +139,7 @@ def test_channel_vector_forward_is_chosen_only_for_stride_one_vector_wide_output
 def test_valid_convolution_uses_the_unrolled_im2col_and_col2im_across_row_blocks(monkeypatch, dtype):
     from graphdl.backends.numba_cpu.kernels import conv
 
-    monkeypatch.setattr(conv_direct, "DIRECT_MAX_CHANNEL_PRODUCT", 0)
+    _force_direct(monkeypatch, False)
     monkeypatch.setattr(conv, "_BLOCK_BYTES", 1)  # blocks of 64 window rows: they start and end inside images
     generated = []
     window_kernel = conv._valid_window_kernel

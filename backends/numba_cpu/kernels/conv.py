@@ -1,7 +1,7 @@
 """Conv2D and its two backprops on the CPU: a compiled im2col / col2im plus one BLAS matmul each.
 
 Stride-1 convolutions with few channels go to the direct kernels of ``conv_direct.py``
-instead (no window matrix; ``conv_direct.usable`` decides); those with a vector's worth of output
+instead (no window matrix; ``conv_direct.usable`` decides, with a higher limit for the input gradient); those with a vector's worth of output
 channels and few taps run their forward and filter gradient in register tiles (``conv_channels.py``).
 
 Conv2D copies every filter window of the (NHWC view of the) input into a pooled
@@ -179,6 +179,7 @@ class _Geometry:
         self.pt, self.pl = pads[0][0], pads[1][0]
         self.kh, self.kw, c, self.m = f_shape
         self.direct = conv_direct.usable((self.sh, self.sw), (self.dh, self.dw), c, self.m)
+        self.direct_input_gradient = conv_direct.usable((self.sh, self.sw), (self.dh, self.dw), c, self.m, True)
         geometry = ((self.sh, self.sw), (self.dh, self.dw), self.kh, self.kw, c, self.m)
         self.channels = not self.direct and conv_channels.usable(*geometry)
         self.k = self.kh * self.kw * c
@@ -395,7 +396,7 @@ def conv2d_backprop_input_kernel(op, state):
             conv_ops._fail(planner.ctx, f"out_backprop must be rank 4, got shape {list(dy.shape)}")
         g = planner(_nhwc_shape(fmt, sizes), w.shape)
         conv_ops._check_out_backprop(planner.ctx, geo.to_nhwc(dy, fmt).shape, g.out_shape)
-        if g.direct:
+        if g.direct_input_gradient:
             return conv_direct.backprop_input(take, w, dy, fmt == "NHWC", g.pads, sizes)
         dx = take(sizes, w.dtype)
         dxn = geo.to_nhwc(dx, fmt)
