@@ -63,6 +63,9 @@ LEARNED = {
     "vae.py": lambda m: m["loss"] < 0.6 * m["initial"],
     "save_restore.py": lambda m: m["restored_accuracy"] == m["saved_accuracy"] and m["accuracy"] > 0.9,
     "gan.py": lambda m: 0.2 < m["disc_loss"] < 2.0 and abs(m["sample_mean"] - 0.306) < 0.1,
+    # 10 digit classes after 5 epochs from unseeded LSTM weights (TF1's default): 0.84-0.94 over 25 graphdl runs,
+    # TensorFlow's recorded run 0.877; 0.80 is learned, not the default 0.85 that the low tail misses.
+    "bidirectional_rnn.py": lambda m: m["accuracy"] >= 0.80,
     # Stops at step 300, resumes from its checkpoint for exactly 300 more steps, and learns.
     "monitored_training.py": lambda m: m["resumed_steps"] == 300 and m["first_accuracy"] > 0.9
     and m["accuracy"] > 0.9 and m["loss"] < 0.2 * m["initial"],

@@ -1,9 +1,9 @@
 """On-disk cache of generated kernels, so that a new process compiles nothing it compiled before.
 
 Generated source is written once to ``<cache dir>/kernels/k_<hash>.py`` (hash of the
-source, the Numba version and the fast-math module) and imported from there; its
-``@njit(cache=True)`` functions keep Numba's compiled machine code beside it. The
-cache dir is ``GRAPHDL_CACHE_DIR`` or the user cache directory.
+source, the Numba version and the modules whose code it inlines: the fast-math functions and
+``fma_tile``) and imported from there; its ``@njit(cache=True)`` functions keep Numba's compiled
+machine code beside it. The cache dir is ``GRAPHDL_CACHE_DIR`` or the user cache directory.
 
 On hosts with AVX-512, generated loops are compiled for 512-bit vectors: LLVM's default
 tuning for these CPUs stops at 256 bits, which leaves about a fifth of the speed of
@@ -30,6 +30,8 @@ from numba.core.compiler_lock import global_compiler_lock
 from graphdl.io.atomic import write_atomically
 
 _FASTMATH_SOURCE = Path(__file__).with_name("fastmath.py")
+# IR that generated kernels inline from outside their own source: a change to it must miss the cache too.
+_INLINED_SOURCES = (_FASTMATH_SOURCE, Path(__file__).parent / "kernels" / "fma_tile.py")
 _modules: dict = {}
 
 
@@ -129,7 +131,8 @@ def _source_key(source: str) -> str:
     digest = hashlib.sha256()
     digest.update(source.encode())
     digest.update(numba.__version__.encode())
-    digest.update(_FASTMATH_SOURCE.read_bytes())
+    for inlined in _INLINED_SOURCES:
+        digest.update(inlined.read_bytes())
     return digest.hexdigest()[:24]
 
 
