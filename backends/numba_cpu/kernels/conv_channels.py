@@ -57,7 +57,7 @@ def _forward_source(kh: int, kw: int, c: int, o: int, pixels: int) -> str:
         f"_pixel = fma_tile(((0, 0),), ((0, 0),), {tuple(taps)}, {tuple(weights)}, {o}, False)\n\n\n"
         "@njit(**_FLAGS)\n"
         "def forward(xp, w, out, start, stop):\n"
-        f'    """out[n, i, j, :] = sum over taps of xp[n, i + a, j + b, c] * w[a, b, c, :], images start..stop; tiles of\n'
+        '    """out[n, i, j, :] = sum over taps of xp[n, i + a, j + b, c] * w[a, b, c, :], images start..stop; tiles of\n'
         f'    {pixels} pixels along each output row."""\n'
         "    h, wd = xp.shape[1], xp.shape[2]\n"
         "    oh, ow = out.shape[1], out.shape[2]\n"

@@ -169,7 +169,7 @@ def forward(take, x, w, nhwc, pads, out_shape, bias=None, relu=False):
     wide_flat, plane, wide = _wide_planes(take, n, o, oh, wp, x.dtype, columns)
     out = take(out_shape, x.dtype)
     correlate = correlation_for(kh, kw, o, (xf, 0, 0, 0, wt.reshape(-1), wide_flat, 0, 0, 0))
-    epilogue_bias = bias if bias is not None else x[:0, 0, 0, 0]  # an empty vector: no bias
+    epilogue_bias = bias if bias is not None else np.empty(0, x.dtype)  # empty: no bias
 
     def images(start, stop):
         padded_nchw(x, nhwc, pt, pl, xp, start, stop)
