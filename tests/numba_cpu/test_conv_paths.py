@@ -117,8 +117,14 @@ def test_channel_vector_kernels_split_over_images(monkeypatch):
     from graphdl.backends.numba_cpu import threads
 
     splits = []
-    run_split = conv_channels.run_split
-    monkeypatch.setattr(conv_channels, "run_split", lambda kernel, n, *a: splits.append(n) or run_split(kernel, n, *a))
+    over_images = conv_channels.over_images  # conv_direct's, which the channel-vector kernels split their batch with
+
+    def recording(images, n, size):
+        if conv_direct.image_pieces(n, size) > 1:
+            splits.append(n)
+        return over_images(images, n, size)
+
+    monkeypatch.setattr(conv_channels, "over_images", recording)
     monkeypatch.setattr(threads, "_state", {"threads": 2, "limiter": None})
     results = _conv_with_grads((64, 14, 14, 6), (5, 5, 6, 16), "VALID", "NHWC")  # LeNet's conv2
     assert splits == [64, 64]  # the forward pass and the filter gradient

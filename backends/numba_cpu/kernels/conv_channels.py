@@ -15,11 +15,10 @@ for im2col + BLAS.
 from __future__ import annotations
 
 import numpy as np
-from graphdl.backends.numba_cpu.fused_codegen import PARALLEL_MIN_ELEMENTS, _threads
 from graphdl.backends.numba_cpu.kernel_cache import compiled_for, load_generated_module, vector_width_comment
-from graphdl.backends.numba_cpu.kernels.conv_direct import add_bias_activation
+from graphdl.backends.numba_cpu.kernels.conv_direct import add_bias_activation, image_pieces, over_images
 from graphdl.backends.numba_cpu.kernels.fma_tile import balanced_runs
-from graphdl.backends.numba_cpu.kernels.reductions import run_split, split_piece
+from graphdl.backends.numba_cpu.kernels.reductions import split_piece
 
 # Beyond these the unrolled tiles grow large and im2col + BLAS catches up (more channels, bigger filters).
 MAX_TAPS = 160
@@ -144,14 +143,6 @@ def _filter_gradient_kernel(kh: int, kw: int, c: int, o: int, ow: int, args):
     return compiled_for(kernel, args, widen=False)
 
 
-def _over_batch(images, n, work):
-    """``images(start, stop)`` over the batch, split across the kernel threads when ``work`` (multiply-adds) is large."""
-    if n > 1 and work >= PARALLEL_MIN_ELEMENTS and _threads() > 1:
-        run_split(images, n)
-    else:
-        images(0, n)
-
-
 def _padded_nhwc(take, x, nhwc, pads):
     """``x`` as a C-contiguous NHWC array with the zero padding ``pads`` around it (``x`` itself when it already is)."""
     xn = x if nhwc else x.transpose(0, 2, 3, 1)
@@ -181,7 +172,7 @@ def forward(take, x, w, nhwc, pads, out_shape, bias=None, relu=False):
         if bias is not None:
             add_bias_activation(out[start:stop].reshape(-1, o), bias, relu)
 
-    _over_batch(images, n, out.size * kh * kw * c)
+    over_images(images, n, out.size * kh * kw * c)
     if nhwc:
         return out
     result = take(tuple(out_shape), x.dtype)
@@ -193,13 +184,9 @@ def backprop_filter(take, x, dy, nhwc, pads, f_shape):
     """Conv2DBackpropFilter (stride 1): the HWIO filter gradient, summed in register tiles of taps by output channels."""
     kh, kw, c, o = f_shape
     xp = _padded_nhwc(take, x, nhwc, pads)
-    dyn = dy if nhwc else dy.transpose(0, 2, 3, 1)
-    if not dyn.flags.c_contiguous:
-        copy = take(dyn.shape, dy.dtype)
-        np.copyto(copy, dyn)
-        dyn = copy
+    dyn = _padded_nhwc(take, dy, nhwc, ((0, 0), (0, 0)))  # C-contiguous NHWC
     n, ow = dyn.shape[0], dyn.shape[2]
-    pieces = min(_threads(), n) if n > 1 and dyn.size * kh * kw * c >= PARALLEL_MIN_ELEMENTS and _threads() > 1 else 1
+    pieces = image_pieces(n, dyn.size * kh * kw * c)
     dw = take(tuple(f_shape), x.dtype)
     sums = dw[None] if pieces == 1 else take((pieces, *f_shape), x.dtype)  # one per piece of images, added last
     kernel = _filter_gradient_kernel(kh, kw, c, o, ow, (xp, dyn, sums[0], 0, 0))
@@ -209,9 +196,7 @@ def backprop_filter(take, x, dy, nhwc, pads, f_shape):
         total.fill(0)
         kernel(xp, dyn, total, start, stop)
 
+    over_images(images, n, dyn.size * kh * kw * c)
     if pieces > 1:
-        run_split(images, n)
         np.sum(sums, axis=0, out=dw)
-    else:
-        images(0, n)
     return dw

@@ -176,7 +176,7 @@ def forward(take, x, w, nhwc, pads, out_shape, bias=None, relu=False):
         correlate(xf, c, hp, wp, wt.reshape(-1), wide_flat, plane, start, stop)
         narrow(wide, ow, nhwc, epilogue_bias, relu, out, start, stop)
 
-    _over_batch(images, n, xp.size)
+    over_images(images, n, xp.size)
     return out
 
 
@@ -188,7 +188,7 @@ def backprop_filter(take, x, dy, nhwc, pads, f_shape):
     xp = take((n, c, h + pt + pb, wd + pl + pr), x.dtype)
     oh = xp.shape[2] - kh + 1
     dyw = take((n, o, oh, xp.shape[3]), x.dtype)
-    pieces = _pieces(n, xp.size)
+    pieces = image_pieces(n, xp.size)
     dw = take(tuple(f_shape), x.dtype)
     sums = dw[None] if pieces == 1 else take((pieces, *f_shape), x.dtype)  # one per piece of images, added last
     tap_gradients = compiled_for(kernels_for(kh, kw, output_block(o, GRADIENT_BLOCK)).tap_gradients, (xp, dyw, sums[0], 0, 0))
@@ -200,7 +200,7 @@ def backprop_filter(take, x, dy, nhwc, pads, f_shape):
         total.fill(0)
         tap_gradients(xp, dyw, total, start, stop)
 
-    _over_batch(images, n, xp.size)
+    over_images(images, n, xp.size)
     if pieces > 1:
         np.sum(sums, axis=0, out=dw)
     return dw
@@ -227,18 +227,18 @@ def backprop_input(take, w, dy, nhwc, pads, in_shape):
         correlate(dyf, o, hq, wq, flipped, wide_flat, plane, start, stop)
         crop(wide, pt, pl, h, wd, nhwc, dx, start, stop)
 
-    _over_batch(images, n, dyp.size)
+    over_images(images, n, dyp.size)
     return dx
 
 
-def _pieces(n, size) -> int:
+def image_pieces(n, size) -> int:
     """Into how many runs of images a batch of ``n`` (``size`` elements) is split: one per kernel thread when large."""
     return min(_threads(), n) if n > 1 and size >= PARALLEL_MIN_ELEMENTS and _threads() > 1 else 1
 
 
-def _over_batch(images, n, size):
+def over_images(images, n, size):
     """``images(start, stop)`` over the batch: in one call, or one call per kernel thread when the work is large."""
-    if _pieces(n, size) > 1:
+    if image_pieces(n, size) > 1:
         run_split(images, n)
     else:
         images(0, n)
